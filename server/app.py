@@ -1,0 +1,90 @@
+"""The Falcon app factory: everything the app needs is passed in or built here, never at import."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+import falcon
+
+from server import envelope
+from server.call import ServerContext
+from server.config import DEFAULT_SCHEMA_DIR, Config
+from server.dispatch import Dispatcher, Handler
+from server.errors import ApiError, ErrorCatalogue
+from server.schema.loader import SchemaError, SchemaProblem, load_schema
+from server.schema.model import ApiSchema
+from server.schema.validators import Validators
+
+log = logging.getLogger(__name__)
+
+API_ROUTES = ("/api/v{version}/{endpoint}", "/api/{endpoint}", "/v{version}/{endpoint}", "/{endpoint}")
+
+
+def schema_dir(config: Config) -> Path:
+    configured = config.get("api.schema_dir", "")
+    return Path(configured) if configured else DEFAULT_SCHEMA_DIR
+
+
+def create_app(
+    config: Config,
+    database_kind: str,
+    api: ApiSchema | None = None,
+    handlers: dict[str, Handler] | None = None,
+) -> falcon.App:
+    """Build the WSGI app. Raises SchemaError when the schema or the handler table is inconsistent."""
+    folder = schema_dir(config)
+    api = api if api is not None else load_schema(folder)
+    if handlers is None:
+        from services import handler_table  # the services depend on the engine, not the reverse
+
+        handlers = handler_table()
+    check_handlers(api, handlers)
+    validators = Validators(api)
+    catalogue = ErrorCatalogue.load(folder / "errors.conf")
+    dispatcher = Dispatcher(ServerContext(api, config, database_kind), validators, handlers, catalogue)
+
+    app = falcon.App(media_type=falcon.MEDIA_JSON)
+    app.req_options.strip_url_path_trailing_slash = True
+    for route in API_ROUTES:
+        app.add_route(route, dispatcher)
+
+    def http_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError, params: Any) -> None:
+        # Falcon's own errors (no route, wrong method) answer in the same envelope as ours.
+        name = {404: "endpoint_not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
+            exc.status_code, "bad_request"
+        )
+        _answer(resp, dispatcher, ApiError(name, exc.title or None), req.path)
+
+    def unexpected_error(req: falcon.Request, resp: falcon.Response, exc: Exception, params: Any) -> None:
+        _answer(resp, dispatcher, exc, req.path)
+
+    app.add_error_handler(Exception, unexpected_error)
+    app.add_error_handler(falcon.HTTPError, http_error)
+    return app
+
+
+def _answer(resp: falcon.Response, dispatcher: Dispatcher, exc: Exception, path: str) -> None:
+    meta = envelope.endpoint_meta(path, None, None)
+    status, _, body = dispatcher.render_error(uuid.uuid4().hex, meta, exc)
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = body
+
+
+def check_handlers(api: ApiSchema, handlers: dict[str, Handler]) -> None:
+    """Every schema endpoint needs a handler and every handler a schema endpoint."""
+    problems = [
+        SchemaProblem(endpoint.latest.source, "schema endpoint has no handler", name)
+        for name, endpoint in sorted(api.endpoints.items())
+        if name not in handlers
+    ]
+    problems += [
+        SchemaProblem(f"services/{name.split('.')[0]}", "handler has no schema endpoint", name)
+        for name in sorted(handlers)
+        if name not in api.endpoints
+    ]
+    if problems:
+        raise SchemaError(problems)

@@ -1,0 +1,94 @@
+"""The `regista` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from server import __version__
+from server.config import DEFAULT_SCHEMA_DIR, ConfigError, load_config
+
+DESCRIPTION = """\
+Regista: a schema-first API server for ML experiment tracking and model management.
+
+Without a configured MongoDB (mongodb.uri), `serve` starts the embedded database (nx-27017) with its
+files in embedded_db.data_dir (default ./data). Configuration: config/default.conf, then --config
+PATH (a HOCON file or folder; or REGISTA_CONFIG=PATH), then REGISTA__SECTION__KEY=value variables.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="regista", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"regista {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API server (gunicorn)", description="Run the API server.")
+    serve.add_argument("--host", help="address to listen on (server.host, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (server.port, default 8008)")
+    serve.add_argument("--workers", type=int, help="worker processes (server.workers, default 2)")
+    serve.add_argument("--config", metavar="PATH", help="HOCON file or folder merged over the defaults")
+
+    schema = commands.add_parser("schema", help="schema tools", description="Schema tools.")
+    schema_commands = schema.add_subparsers(dest="schema_command", required=True, metavar="SUBCOMMAND")
+    check = schema_commands.add_parser(
+        "check",
+        help="validate a schema folder without starting a server",
+        description="Load, check and compile every services/*.conf of a schema folder. "
+        "Exit status 0 when it can be served, 1 with the list of problems otherwise.",
+    )
+    check.add_argument("dir", nargs="?", default=str(DEFAULT_SCHEMA_DIR), help="schema folder (default: %(default)s)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "schema":
+        return schema_check(Path(args.dir))
+    return run_serve(args)
+
+
+def schema_check(folder: Path) -> int:
+    from server.schema.loader import SchemaError, load_schema
+    from server.schema.validators import Validators
+
+    try:
+        api = load_schema(folder)
+        Validators(api)
+    except SchemaError as exc:
+        print(f"{folder}: {exc}", file=sys.stderr)
+        return 1
+    versions = sum(len(e.versions) for e in api.endpoints.values())
+    print(f"{folder}: OK, {len(api.services)} services, {len(api.endpoints)} endpoints, {versions} endpoint versions")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from server.embedded_db import EmbeddedDbError
+    from server.logs import configure_logging
+    from server.runtime import serve
+    from server.schema.loader import SchemaError
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"regista: configuration error: {exc}", file=sys.stderr)
+        return 2
+    flags = {"server.host": args.host, "server.port": args.port, "server.workers": args.workers}
+    config = config.with_overrides({key: value for key, value in flags.items() if value is not None})
+    configure_logging(config)
+    try:
+        serve(config)
+    except SchemaError as exc:
+        print(f"regista: the schema cannot be served: {exc}", file=sys.stderr)
+        return 1
+    except EmbeddedDbError as exc:
+        print(f"regista: the embedded database did not start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

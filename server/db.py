@@ -1,0 +1,63 @@
+"""Database connection and the one place where database errors become API errors."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit, urlunsplit
+
+import mongoengine
+from mongoengine.errors import NotUniqueError
+from mongoengine.errors import ValidationError as DocumentValidationError
+from pymongo import errors as pymongo_errors
+
+from server.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+
+def connect(uri: str, server_selection_timeout_ms: int = 5000) -> None:
+    """Connect MongoEngine's default alias. Call after forking: pymongo clients are not fork-safe."""
+    mongoengine.disconnect()
+    mongoengine.connect(
+        host=uri,
+        uuidRepresentation="standard",
+        tz_aware=False,
+        serverSelectionTimeoutMS=server_selection_timeout_ms,
+    )
+
+
+def disconnect() -> None:
+    mongoengine.disconnect()
+
+
+def ensure_indexes(documents) -> None:
+    for document in documents:
+        document.ensure_indexes()
+
+
+def redact(uri: str) -> str:
+    """The URI without its password, for logs."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def translate_db_error(exc: Exception) -> ApiError | None:
+    """An ApiError for a database failure the caller can act on; None for a genuine server fault."""
+    if isinstance(exc, DocumentValidationError):
+        fields = {name: str(error) for name, error in (exc.to_dict() or {}).items()}
+        return ApiError("data_validation_error", _validation_message(exc, fields), fields=fields)
+    if isinstance(exc, (NotUniqueError, pymongo_errors.DuplicateKeyError)):
+        return ApiError("expected_unique_data", str(exc))
+    if isinstance(exc, (pymongo_errors.ConnectionFailure, pymongo_errors.ServerSelectionTimeoutError)):
+        log.error("database unreachable: %s", exc)
+        return ApiError("database_unavailable", "the database did not answer; try again")
+    return None
+
+
+def _validation_message(exc: DocumentValidationError, fields: dict[str, str]) -> str:
+    if fields:
+        return "; ".join(f"{name}: {error}" for name, error in sorted(fields.items()))
+    return exc.message or str(exc)

@@ -1,0 +1,162 @@
+"""The request pipeline: path -> endpoint version -> body -> validation -> handler -> envelope.
+
+This is the only code that touches Falcon's request and response for API calls; handlers receive a Call
+and a dict, and return a dict or raise ApiError.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+import orjson
+
+from server import envelope
+from server.call import Call, ServerContext
+from server.db import translate_db_error
+from server.errors import ApiError, ErrorCatalogue
+from server.logs import ACCESS_LOGGER
+from server.query_string import parse_query_string
+from server.schema.model import EndpointVersion, Version, format_version, parse_version
+from server.schema.validators import InvalidData, Validators
+
+Handler = Callable[[Call, dict[str, Any]], dict[str, Any]]
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+
+class Dispatcher:
+    """Falcon resource serving every `[/api][/vX.Y]/<service>.<action>` path."""
+
+    def __init__(
+        self,
+        server: ServerContext,
+        validators: Validators,
+        handlers: dict[str, Handler],
+        catalogue: ErrorCatalogue,
+    ):
+        self._server = server
+        self._validators = validators
+        self._handlers = handlers
+        self._catalogue = catalogue
+        config = server.config
+        self._max_body = int(config.get("api.max_body_bytes"))
+        self._debug = bool(config.get("api.debug"))
+        self._validate_responses = bool(config.get("api.validate_responses"))
+        self._company = str(config.get("api.default_company"))
+        self._user = str(config.get("api.default_user"))
+        self._max_version_text = format_version(server.api.max_version)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, endpoint: str, version: str | None = None) -> None:
+        started = time.perf_counter()
+        call_id = uuid.uuid4().hex
+        meta = envelope.endpoint_meta(endpoint, version or self._max_version_text, None)
+        try:
+            spec, requested = self._resolve(endpoint, version)
+            meta["actual_version"] = spec.version_text
+            data = self._run(call_id, spec, requested, req)
+            body = envelope.render(call_id, meta, 200, 0, "OK", data)
+            status, subcode = 200, 0
+        except Exception as exc:  # every failure is answered in the envelope, never as a bare 500
+            status, subcode, body = self.render_error(call_id, meta, exc)
+        resp.status = status
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = body
+        access_log.info(
+            "call",
+            extra={
+                "fields": {
+                    "id": call_id,
+                    "endpoint": endpoint,
+                    "requested_version": meta["requested_version"],
+                    "actual_version": meta["actual_version"],
+                    "status": status,
+                    "subcode": subcode,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                }
+            },
+        )
+
+    on_post = on_get
+
+    def _resolve(self, name: str, version: str | None) -> tuple[EndpointVersion, Version | None]:
+        requested: Version | None = None
+        if version is not None:
+            try:
+                requested = parse_version(version)
+            except ValueError as exc:
+                raise ApiError("invalid_path", str(exc)) from None
+        endpoint = self._server.api.endpoints.get(name)
+        spec = endpoint.resolve(requested) if endpoint else None
+        if spec is None:
+            shown = version or "latest"
+            raise ApiError(
+                "endpoint_not_found",
+                f"Unable to find endpoint for name {name} and version {shown}",
+                endpoint=name,
+                version=shown,
+            )
+        return spec, requested
+
+    def _run(self, call_id: str, spec: EndpointVersion, requested: Version | None, req: falcon.Request) -> Any:
+        data = self._request_data(req, spec)
+        try:
+            data = self._validators.validate_request(spec, data)
+        except InvalidData as exc:
+            raise ApiError("validation_error", str(exc), field=exc.field) from None
+        call = Call(
+            id=call_id,
+            endpoint=spec.name,
+            requested_version=requested,
+            actual_version=spec.version,
+            company=self._company,
+            user=self._user,
+            server=self._server,
+        )
+        result = self._handlers[spec.name](call, data)
+        if self._validate_responses:
+            try:
+                self._validators.validate_response(spec, orjson.loads(envelope.dumps(result)))
+            except InvalidData as exc:
+                raise RuntimeError(f"{spec.name} v{spec.version_text} response violates its schema: {exc}") from None
+        return result
+
+    def _request_data(self, req: falcon.Request, spec: EndpointVersion) -> Any:
+        encoding = req.get_header("Content-Encoding")
+        if encoding and encoding.lower() != "identity":
+            raise ApiError("unsupported_media_type", f"Content-Encoding '{encoding}' is not supported")
+        length = req.content_length
+        if length is not None and length > self._max_body:
+            raise ApiError("request_too_large", f"{length} bytes, the limit is {self._max_body}")
+        raw = req.bounded_stream.read(self._max_body + 1)
+        if len(raw) > self._max_body:
+            raise ApiError("request_too_large", f"more than {self._max_body} bytes")
+        data: Any = {}
+        if raw.strip():
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise ApiError("malformed_json", str(exc)) from None
+        if req.query_string:
+            if not isinstance(data, dict):
+                raise ApiError("validation_error", "the request body must be a JSON object")
+            data.update(parse_query_string(req.query_string, spec.request))
+        return data
+
+    def render_error(self, call_id: str, meta: dict[str, Any], exc: Exception) -> tuple[int, int, bytes]:
+        """Status, subcode and envelope body for any exception raised while serving a call."""
+        error = exc if isinstance(exc, ApiError) else translate_db_error(exc)
+        stack = None
+        if error is None or error.name not in self._catalogue:
+            log.error("unexpected error in call %s (%s)", call_id, meta["name"], exc_info=exc)
+            stack = "".join(traceback.format_exception(exc)) if self._debug else None
+            error = ApiError("internal_error", f"{type(exc).__name__}" + (f": {exc}" if self._debug else ""))
+        entry, message = self._catalogue.describe(error)
+        body = envelope.render(call_id, meta, entry.code, entry.subcode, message, {}, stack, error.data)
+        return entry.code, entry.subcode, body

@@ -1,0 +1,139 @@
+"""The embedded database: nx-27017 (a MongoDB wire-protocol server on SQLite) run as a subprocess.
+
+One instance per server (started by the gunicorn master, never by workers) on a loopback port, with its
+files in a data folder that a lock file reserves for it. The app reaches it through pymongo exactly as it
+reaches a real MongoDB.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import pymongo
+from pymongo.errors import PyMongoError
+
+log = logging.getLogger(__name__)
+
+# Regista works around this release's known gaps (README, "Embedded database"): other releases may differ.
+PINNED_VERSION = "0.8.1"
+_PR_SET_PDEATHSIG = 1
+
+
+class EmbeddedDbError(Exception):
+    pass
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    # If the Regista master is killed outright, the database must not linger holding the data folder.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+class EmbeddedDatabase:
+    def __init__(self, data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 0, database: str = "regista"):
+        self.data_dir = Path(data_dir).resolve()
+        self.host = host
+        self.port = port
+        self.database = database
+        self._process: subprocess.Popen | None = None
+        self._lock_file = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://{self.host}:{self.port}/{self.database}"
+
+    def start(self, timeout_s: float = 30.0) -> str:
+        """Start the server, wait until it answers, and return its URI."""
+        installed = metadata.version("nx-27017")
+        if installed != PINNED_VERSION:
+            raise EmbeddedDbError(f"nx-27017 {installed} is installed, Regista needs {PINNED_VERSION}")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        if not self.port:
+            self.port = free_port(self.host)
+        command = [
+            sys.executable, "-m", "nx_27017.nx_27017",
+            "--data-dir", str(self.data_dir / "db"),
+            "--host", self.host,
+            "--port", str(self.port),
+            "--log-file", str(self.data_dir / "nx-27017.log"),
+            "--pid-file", str(self.data_dir / "nx-27017.pid"),
+        ]  # fmt: skip
+        (self.data_dir / "db").mkdir(exist_ok=True)
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.data_dir / "nx-27017.stderr", "ab"),
+            preexec_fn=_die_with_parent,
+        )
+        self._wait_until_up(timeout_s)
+        log.info("embedded database nx-27017 %s on %s, data in %s", installed, self.uri, self.data_dir)
+        return self.uri
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _lock(self) -> None:
+        self._lock_file = open(self.data_dir / "regista.lock", "w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            self._lock_file = None
+            raise EmbeddedDbError(f"data folder {self.data_dir} is in use by another Regista server") from None
+
+    def _wait_until_up(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self._process.poll() is not None:
+                raise EmbeddedDbError(
+                    f"nx-27017 exited with status {self._process.returncode}; see {self.data_dir}/nx-27017.stderr"
+                )
+            try:
+                client = pymongo.MongoClient(self.host, self.port, serverSelectionTimeoutMS=200)
+                try:
+                    client.admin.command("ping")
+                    return
+                finally:
+                    client.close()
+            except PyMongoError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise EmbeddedDbError(f"nx-27017 did not answer on {self.host}:{self.port} in {timeout_s}s")
+                time.sleep(0.1)
+
+    def __enter__(self) -> "EmbeddedDatabase":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

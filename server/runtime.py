@@ -1,0 +1,87 @@
+"""`regista serve`: database first, then the app (built once in the master), then gunicorn workers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+from gunicorn.app.base import BaseApplication
+
+from server import db
+from server.app import create_app
+from server.config import Config
+from server.embedded_db import EmbeddedDatabase
+
+log = logging.getLogger(__name__)
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, app: falcon.App, options: dict[str, Any]):
+        self._app = app
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> falcon.App:
+        return self._app
+
+
+def serve(config: Config) -> None:
+    embedded = None
+    uri = str(config.get("mongodb.uri") or "")
+    timeout_ms = int(config.get("mongodb.server_selection_timeout_ms"))
+    try:
+        if uri:
+            kind = "mongodb"
+            log.info("database: MongoDB at %s", db.redact(uri))
+        else:
+            kind = "embedded"
+            embedded = EmbeddedDatabase(
+                config.get("embedded_db.data_dir"),
+                host=config.get("embedded_db.host"),
+                port=int(config.get("embedded_db.port")),
+                database=config.get("embedded_db.database"),
+            )
+            uri = embedded.start(float(config.get("embedded_db.start_timeout_s")))
+            log.info("database: embedded nx-27017 at %s (data folder %s)", uri, embedded.data_dir)
+        app = create_app(config, kind)  # schema loaded, checked and compiled once, shared by forked workers
+        _prepare_database(uri, timeout_ms)
+
+        def post_fork(server, worker) -> None:
+            db.connect(uri, timeout_ms)  # a client per process: pymongo clients do not survive fork
+
+        options = {
+            "bind": f"{config.get('server.host')}:{config.get('server.port')}",
+            "workers": int(config.get("server.workers")),
+            "threads": int(config.get("server.threads")),
+            "worker_class": "gthread",
+            "timeout": int(config.get("server.timeout")),
+            "graceful_timeout": int(config.get("server.graceful_timeout")),
+            "max_requests": int(config.get("server.max_requests")),
+            "max_requests_jitter": int(config.get("server.max_requests")) // 10,
+            "preload_app": True,
+            "post_fork": post_fork,
+            "accesslog": None,  # the dispatcher logs one structured line per call
+            "proc_name": "regista",
+            "control_socket_disable": True,  # one shared socket path would clash between servers
+        }
+        log.info("serving on http://%s", options["bind"])
+        _Gunicorn(app, options).run()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _prepare_database(uri: str, timeout_ms: int) -> None:
+    """Create indexes once, from the master, then drop the connection before workers fork."""
+    from services import document_classes
+
+    db.connect(uri, timeout_ms)
+    try:
+        db.ensure_indexes(document_classes())
+    finally:
+        db.disconnect()

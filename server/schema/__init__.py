@@ -1,0 +1,1 @@
+"""The schema engine: HOCON service files -> checked ApiSchema -> compiled validators."""

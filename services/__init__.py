@@ -1,0 +1,28 @@
+"""Services: one module or package each, exposing HANDLERS = {action: handler}.
+
+The tables are plain data read by `handler_table`; nothing registers itself on import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
+    from services import debug, models, server_info
+
+    table = {}
+    for service, module in (("debug", debug), ("server", server_info), ("models", models)):
+        for action, handler in module.HANDLERS.items():
+            table[f"{service}.{action}"] = handler
+    return table
+
+
+def document_classes() -> list[type]:
+    """Every stored document, so the runtime can create their indexes once at start-up."""
+    from services.models.documents import Model
+    from services.projects.documents import Project
+    from services.tasks.documents import Task
+
+    return [Model, Project, Task]

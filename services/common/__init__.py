@@ -1,0 +1,1 @@
+"""Pieces every service uses: documents' base, tenancy scopes, listing queries, atomic updates."""

@@ -1,0 +1,195 @@
+"""get_all-style listings: filters, projection, ordering and paging from the request's fields.
+
+The queries use only operators that behave the same on MongoDB and on the embedded database (regexes as
+`$regex` strings, never BSON regex objects; nested projections are trimmed here, not by the database).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+
+from server.errors import ApiError
+from services.common.values import to_api
+
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+TEXT_SCORE = "@text_score"
+
+
+@dataclass(frozen=True)
+class ListingSpec:
+    """What a service's get_all accepts, by request key; `id` always means the stored `_id`."""
+
+    list_fields: tuple[str, ...] = ()  # key: [values] -> value in values
+    pattern_fields: tuple[str, ...] = ()  # key: "regex" -> case-sensitive match
+    tag_fields: tuple[str, ...] = ()  # key: ["a", "-b"] -> has a, lacks b
+    bool_fields: tuple[str, ...] = ()
+    hidden_fields: tuple[str, ...] = ()  # left out unless only_fields names them
+    text_search: bool = False
+
+
+@dataclass
+class Listing:
+    filter: dict[str, Any]
+    projection: dict[str, int] | None
+    sort: list[tuple[str, Any]]
+    skip: int
+    limit: int
+    includes: list[str] = field(default_factory=list)
+    excludes: list[str] = field(default_factory=list)
+
+
+def stored_name(name: str) -> str:
+    return "_id" if name == "id" else name
+
+
+def plan_listing(request: dict[str, Any], spec: ListingSpec, scope: dict[str, Any], max_page_size: int) -> Listing:
+    clauses: list[dict[str, Any]] = [scope]
+    for key in spec.list_fields:
+        values = request.get(key)
+        if values:
+            clauses.append({stored_name(key): {"$in": list(values)}})
+    for key in spec.pattern_fields:
+        if request.get(key) is not None:
+            clauses.append({key: {"$regex": checked_regex(request[key], key)}})
+    for key in spec.tag_fields:
+        clauses.extend(_tag_clauses(key, request.get(key) or []))
+    for key in spec.bool_fields:
+        if request.get(key) is not None:
+            clauses.append({key: bool(request[key])})
+    for key, combine in (("_any_", "$or"), ("_all_", "$and")):
+        clause = _multi_field_clause(request.get(key), key, combine)
+        if clause:
+            clauses.append(clause)
+    search_text = request.get("search_text") if spec.text_search else None
+    if search_text:
+        clauses.append({"$text": {"$search": search_text}})
+    includes, excludes = _only_fields(request.get("only_fields") or [])
+    page_size = min(int(request.get("page_size") or max_page_size), max_page_size)
+    page = int(request.get("page") or 0)
+    return Listing(
+        filter=clauses[0] if len(clauses) == 1 else {"$and": clauses},
+        projection=_projection(includes, excludes, spec.hidden_fields),
+        sort=_sort(request.get("order_by") or [], bool(search_text)),
+        skip=page * page_size,
+        limit=page_size,
+        includes=includes,
+        excludes=excludes + [f for f in spec.hidden_fields if f not in {i.split(".")[0] for i in includes}],
+    )
+
+
+def run_listing(collection, listing: Listing) -> list[dict[str, Any]]:
+    """Execute the plan and shape each document as the API shows it."""
+    cursor = collection.find(listing.filter, listing.projection)
+    if listing.sort:
+        cursor = cursor.sort(listing.sort)
+    cursor = cursor.skip(listing.skip).limit(listing.limit)
+    return [shape(to_api(raw), listing.includes, listing.excludes) for raw in cursor]
+
+
+def checked_regex(pattern: str, field_name: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ApiError("invalid_regex_error", f"{field_name}: {exc}", field=field_name, pattern=pattern) from None
+    return pattern
+
+
+def checked_field(name: str, purpose: str) -> str:
+    if not FIELD_NAME.match(name):
+        raise ApiError("fields_value_error", f"invalid field name '{name}' in {purpose}", field=name)
+    return name
+
+
+def shape(document: dict[str, Any], includes: list[str], excludes: Iterable[str]) -> dict[str, Any]:
+    """Apply only_fields: keep the included (possibly nested) paths, then drop the excluded ones."""
+    if includes:
+        kept: dict[str, Any] = {"id": document.get("id")} if "id" in document else {}
+        for path in includes:
+            _copy_path(document, kept, path.split("."))
+        document = kept
+    for path in excludes:
+        _drop_path(document, path.split("."))
+    return document
+
+
+def _tag_clauses(key: str, tags: list[str]) -> list[dict[str, Any]]:
+    include = [t for t in tags if not t.startswith("-")]
+    exclude = [t[1:] for t in tags if t.startswith("-")]
+    clauses = []
+    if include:
+        clauses.append({key: {"$in": include}})
+    if exclude:
+        clauses.append({key: {"$nin": exclude}})
+    return clauses
+
+
+def _multi_field_clause(condition: dict[str, Any] | None, key: str, combine: str) -> dict[str, Any] | None:
+    if not condition or not condition.get("pattern") or not condition.get("fields"):
+        return None
+    pattern = checked_regex(condition["pattern"], f"{key}.pattern")
+    terms = [
+        {stored_name(checked_field(name, key)): {"$regex": pattern, "$options": "i"}}
+        for name in condition["fields"]
+    ]
+    return {combine: terms}
+
+
+def _only_fields(only_fields: list[str]) -> tuple[list[str], list[str]]:
+    includes, excludes = [], []
+    for name in only_fields:
+        if name.startswith("-"):
+            excludes.append(checked_field(name[1:], "only_fields"))
+        else:
+            includes.append(checked_field(name, "only_fields"))
+    return includes, excludes
+
+
+def _projection(includes: list[str], excludes: list[str], hidden: tuple[str, ...]) -> dict[str, int] | None:
+    # Project whole top-level fields only; nested trimming happens in shape() for portability.
+    if includes:
+        return {stored_name(name.split(".")[0]): 1 for name in includes}
+    dropped = [name for name in excludes if "." not in name] + [name for name in hidden if name not in excludes]
+    return {stored_name(name): 0 for name in dropped if name != "id"} or None
+
+
+def _sort(order_by: list[str], has_text_search: bool) -> list[tuple[str, Any]]:
+    sort: list[tuple[str, Any]] = []
+    for entry in order_by:
+        descending = entry.startswith("-")
+        name = entry[1:] if descending else entry
+        if name == TEXT_SCORE:
+            if not has_text_search:
+                raise ApiError("fields_value_error", f"{TEXT_SCORE} can be used only together with search_text")
+            sort.append(("score", {"$meta": "textScore"}))
+            continue
+        sort.append((stored_name(checked_field(name, "order_by")), DESCENDING if descending else ASCENDING))
+    if not any(name == "_id" for name, _ in sort):
+        sort.append(("_id", ASCENDING))  # a total order, so pages neither repeat nor skip documents
+    return sort
+
+
+def _copy_path(source: dict[str, Any], target: dict[str, Any], path: list[str]) -> None:
+    value: Any = source
+    for part in path:
+        if not isinstance(value, dict) or part not in value:
+            return
+        value = value[part]
+    node = target
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = value
+
+
+def _drop_path(document: dict[str, Any], path: list[str]) -> None:
+    node: Any = document
+    for part in path[:-1]:
+        if not isinstance(node, dict):
+            return
+        node = node.get(part)
+    if isinstance(node, dict):
+        node.pop(path[-1], None)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from mongoengine import BooleanField, DateTimeField, DictField, IntField, ListField, MapField, StringField
+
+from services.common.documents import RevisionedDocument
+
+
+class Model(RevisionedDocument):
+    meta = {
+        "collection": "models",
+        "strict": False,
+        "indexes": [
+            ("company", "name"),
+            ("company", "project"),
+            ("company", "task"),
+            ("company", "-created"),
+            "parent",
+            {"fields": ["$name", "$comment"], "default_language": "english"},
+        ],
+    }
+
+    id = StringField(primary_key=True)
+    company = StringField(default="")  # "" = public: readable by every company
+    user = StringField()
+    name = StringField(required=True, min_length=3)
+    parent = StringField()
+    project = StringField()
+    task = StringField()
+    created = DateTimeField()
+    comment = StringField()
+    tags = ListField(StringField())
+    system_tags = ListField(StringField())
+    uri = StringField()
+    framework = StringField()
+    design = DictField()
+    labels = MapField(IntField())
+    ready = BooleanField(default=False)
+    last_update = DateTimeField()
+    last_change = DateTimeField()
+    last_iteration = IntField()
+    ui_cache = DictField()

@@ -1,0 +1,177 @@
+"""The models service: reading, listing, creating, editing and deleting models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.call import Call
+from server.errors import ApiError
+from services.common.atomic import modify
+from services.common.listing import ListingSpec, plan_listing, run_listing
+from services.common.tenancy import PUBLIC, readable, writable
+from services.common.values import new_id, parse_datetime, to_api, utcnow
+from services.models.documents import Model
+from services.projects.documents import Project
+from services.tasks.documents import Task, TaskStatus
+from services.tasks.status import task_exists
+
+LISTING = ListingSpec(
+    list_fields=("id", "project", "task", "framework", "uri"),
+    pattern_fields=("name",),
+    tag_fields=("tags", "system_tags"),
+    bool_fields=("ready",),
+    hidden_fields=("ui_cache",),
+    text_search=True,
+)
+
+# Marks an input-model reference whose model was deleted with force, so the task shows what it used.
+DELETED_PREFIX = "__DELETED__"
+
+
+def get_by_id(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    return {"model": to_api(readable_model(call, request["model"]))}
+
+
+def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    listing = plan_listing(request, LISTING, readable(call), int(call.config.get("api.max_page_size")))
+    return {"models": run_listing(Model._get_collection(), listing)}
+
+
+def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    fields = _model_fields(request, ("uri", "name", "comment", "tags", "framework", "design", "labels", "ready"))
+    references = {key: request[key] for key in ("project", "parent", "task") if request.get(key)}
+    check_references(call, references)
+    now = utcnow()
+    model = Model(
+        id=new_id(),
+        company=PUBLIC if request.get("public") else call.company,
+        user=call.user,
+        created=now,
+        last_update=now,
+        last_change=now,
+        **fields,
+        **references,
+    )
+    model.save(force_insert=True)
+    return {"id": model.id, "created": True}
+
+
+def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    editable = ("uri", "name", "comment", "tags", "framework", "design", "labels", "ready", "project", "parent", "task")
+    return _update_model(call, request, editable)
+
+
+def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    updatable = ("name", "comment", "tags", "ready", "created", "ui_cache", "project", "task")
+    return _update_model(call, request, updatable)
+
+
+def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    model = writable_model(call, request["model"])
+    model_id, force = model["_id"], bool(request.get("force"))
+    tasks = Task._get_collection()
+    # $elemMatch rather than a dotted path: the embedded database ignores array elements behind an index.
+    using_model = {"models.input": {"$elemMatch": {"model": model_id}}, **writable(call)}
+    users = [raw["_id"] for raw in tasks.find(using_model, {"_id": 1})]
+    if users and not force:
+        raise ApiError(
+            "model_in_use", "the model is an input of tasks; use force to delete", model=model_id, tasks=users
+        )
+    creator = tasks.find_one({"_id": model["task"], **writable(call)}) if model.get("task") else None
+    if creator and creator.get("status") == TaskStatus.published and not force:
+        raise ApiError(
+            "model_creating_task_exists", "and is published; use force to delete", model=model_id, task=creator["_id"]
+        )
+    for task_id in users:
+        modify(Task, {"_id": task_id, **writable(call)}, lambda task: _mark_input_deleted(task, model_id))
+    if creator and creator.get("status") != TaskStatus.published:
+        modify(Task, {"_id": creator["_id"], **writable(call)}, lambda task: _drop_output(task, model_id))
+    deleted = Model._get_collection().delete_one({"_id": model_id, **writable(call)}).deleted_count
+    return {"deleted": bool(deleted), "url": model.get("uri")}
+
+
+def readable_model(call: Call, model_id: str) -> dict[str, Any]:
+    raw = Model._get_collection().find_one({"_id": model_id, **readable(call)})
+    if raw is None:
+        raise ApiError("invalid_model_id", "no such public or company model", id=model_id)
+    return raw
+
+
+def writable_model(call: Call, model_id: str) -> dict[str, Any]:
+    raw = readable_model(call, model_id)
+    if raw.get("company") != call.company:
+        raise ApiError("no_write_permission", "public models cannot be changed", id=model_id)
+    return raw
+
+
+def check_references(call: Call, references: dict[str, str]) -> None:
+    """Referenced project, task and parent model must exist (and be readable by the caller)."""
+    if "project" in references:
+        if Project._get_collection().find_one({"_id": references["project"], **readable(call)}, {"_id": 1}) is None:
+            raise ApiError("invalid_project_id", "no such project", id=references["project"])
+    if "task" in references:
+        task_exists(call, references["task"])
+    if "parent" in references:
+        if Model._get_collection().find_one({"_id": references["parent"], **readable(call)}, {"_id": 1}) is None:
+            raise ApiError("invalid_model_id", "no such parent model", id=references["parent"])
+
+
+def store_model_changes(call: Call, model_id: str, fields: dict[str, Any]) -> tuple[Model, dict[str, Any]]:
+    """Write `fields` to the caller's model, stamping last_update/last_change; returns the API-named changes."""
+    now = utcnow()
+
+    def change(model: Model) -> None:
+        for key, value in fields.items():
+            setattr(model, key, value)
+        model.last_update = now
+        model.last_change = now
+
+    model, changed = modify(Model, {"_id": model_id, **writable(call)}, change)
+    if model is None:
+        raise ApiError("invalid_model_id", "no such company model", id=model_id)
+    return model, to_api(changed)
+
+
+def raise_task_iteration(call: Call, task_id: str | None, iteration: int | None) -> None:
+    """Keep the task's last_iteration at the highest iteration reported for it."""
+    if not task_id or iteration is None:
+        return
+
+    def change(task: Task) -> None:
+        task.last_iteration = max(task.last_iteration or 0, iteration)
+
+    modify(Task, {"_id": task_id, **writable(call)}, change)
+
+
+def _update_model(call: Call, request: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    model = writable_model(call, request["model"])
+    fields = _model_fields(request, allowed)
+    references = {key: fields[key] for key in ("project", "parent", "task") if fields.get(key)}
+    if references.get("parent") == model["_id"]:
+        raise ApiError("invalid_model_id", "a model cannot be its own parent", id=model["_id"])
+    check_references(call, references)
+    if "created" in fields:
+        fields["created"] = parse_datetime(fields["created"], "created")
+    changed: dict[str, Any] = {}
+    if fields:
+        _, changed = store_model_changes(call, model["_id"], fields)
+    # The iteration belongs to the statistics of the model's task, not to the model.
+    raise_task_iteration(call, fields.get("task") or model.get("task"), request.get("iteration"))
+    return {"updated": 1 if changed else 0, "fields": changed}
+
+
+def _model_fields(request: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    fields = {key: request[key] for key in allowed if key in request}
+    if isinstance(fields.get("name"), str):
+        fields["name"] = fields["name"].strip()
+    return fields
+
+
+def _mark_input_deleted(task: Task, model_id: str) -> None:
+    for item in task.models.input:
+        if item.model == model_id:
+            item.model = f"{DELETED_PREFIX}{model_id}"
+
+
+def _drop_output(task: Task, model_id: str) -> None:
+    task.models.output = [item for item in task.models.output if item.model != model_id]

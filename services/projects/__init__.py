@@ -1,0 +1,1 @@
+"""Projects. Only the document exists so far: models refer to projects; the service comes later."""

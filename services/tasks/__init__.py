@@ -1,0 +1,1 @@
+"""Tasks. The document and the status rules the models service needs; the service comes later."""

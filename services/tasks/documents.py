@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from mongoengine import (
+    DateTimeField,
+    DictField,
+    EmbeddedDocument,
+    EmbeddedDocumentField,
+    EmbeddedDocumentListField,
+    IntField,
+    ListField,
+    MapField,
+    StringField,
+)
+
+from services.common.documents import RevisionedDocument
+
+
+class TaskStatus:
+    created = "created"
+    queued = "queued"
+    in_progress = "in_progress"
+    stopped = "stopped"
+    published = "published"
+    publishing = "publishing"
+    closed = "closed"
+    failed = "failed"
+    completed = "completed"
+    unknown = "unknown"
+
+    ALL = (created, queued, in_progress, stopped, published, publishing, closed, failed, completed, unknown)
+
+
+class ModelItem(EmbeddedDocument):
+    """A model a task reads (input) or produced (output), under a name such as 'weights'."""
+
+    name = StringField(required=True)
+    model = StringField(required=True)
+    updated = DateTimeField()
+
+
+class TaskModels(EmbeddedDocument):
+    input = EmbeddedDocumentListField(ModelItem, default=list)
+    output = EmbeddedDocumentListField(ModelItem, default=list)
+
+
+class Execution(EmbeddedDocument):
+    framework = StringField()
+    model_desc = DictField()
+    model_labels = MapField(IntField())
+
+
+class Task(RevisionedDocument):
+    meta = {
+        "collection": "tasks",
+        "strict": False,
+        "indexes": [("company", "project"), ("company", "models.input.model")],
+    }
+
+    id = StringField(primary_key=True)
+    company = StringField(default="")
+    user = StringField()
+    name = StringField(required=True)
+    project = StringField()
+    type = StringField()
+    status = StringField(choices=TaskStatus.ALL, default=TaskStatus.created)
+    status_reason = StringField()
+    status_message = StringField()
+    status_changed = DateTimeField()
+    created = DateTimeField()
+    started = DateTimeField()
+    published = DateTimeField()
+    last_update = DateTimeField()
+    last_iteration = IntField(default=0)
+    tags = ListField(StringField())
+    system_tags = ListField(StringField())
+    models = EmbeddedDocumentField(TaskModels, default=TaskModels)
+    execution = EmbeddedDocumentField(Execution, default=Execution)

@@ -1,0 +1,112 @@
+"""Shared fixtures: a real embedded database per test process, the real schema, an in-process app.
+
+Tests talk to the same nx-27017 server, through the same pymongo code path, as production does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import falcon.testing
+import orjson
+import pytest
+
+from server import db
+from server.app import create_app
+from server.config import DEFAULT_SCHEMA_DIR, load_config
+from server.embedded_db import EmbeddedDatabase
+from server.schema.loader import load_schema
+from server.schema.model import parse_version
+from server.schema.validators import Validators
+from services import document_classes
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory) -> str:
+    database = EmbeddedDatabase(tmp_path_factory.mktemp("embedded-db"), database="regista_tests")
+    database.start()
+    db.connect(database.uri)
+    db.ensure_indexes(document_classes())
+    yield database.uri
+    db.disconnect()
+    database.stop()
+
+
+@pytest.fixture
+def clean_db(database_uri):
+    """Every test starts from empty collections (indexes kept)."""
+    from mongoengine.connection import get_db
+
+    database = get_db()
+    for name in database.list_collection_names():
+        database[name].delete_many({})
+    return database
+
+
+@pytest.fixture(scope="session")
+def api_schema():
+    return load_schema(DEFAULT_SCHEMA_DIR)
+
+
+@pytest.fixture(scope="session")
+def response_validators(api_schema):
+    return Validators(api_schema)
+
+
+@pytest.fixture(scope="session")
+def test_config():
+    return load_config(environ={}).with_overrides({"api.validate_responses": True, "api.debug": True})
+
+
+class ApiClient:
+    """Calls endpoints in-process and checks every answer's envelope and response schema."""
+
+    def __init__(self, client: falcon.testing.TestClient, api_schema, validators: Validators):
+        self.client = client
+        self.api_schema = api_schema
+        self.validators = validators
+
+    def raw(self, endpoint: str, data: Any = None, version: str | None = "2.1", method: str = "POST", **kwargs):
+        path = f"/api/v{version}/{endpoint}" if version else f"/api/{endpoint}"
+        if data is not None:
+            kwargs["body"] = orjson.dumps(data)
+            kwargs.setdefault("headers", {"Content-Type": "application/json"})
+        return self.client.simulate_request(method, path, **kwargs)
+
+    def call(self, endpoint: str, data: Any = None, version: str | None = "2.1", **kwargs) -> dict[str, Any]:
+        """The data of a successful call (asserting success and response-schema conformance)."""
+        body = self.envelope(self.raw(endpoint, data, version, **kwargs))
+        assert body["meta"]["result_code"] == 200, body["meta"]
+        return body["data"]
+
+    def error(self, endpoint: str, data: Any = None, version: str | None = "2.1", **kwargs) -> dict[str, Any]:
+        """The meta of a failed call (asserting it failed)."""
+        body = self.envelope(self.raw(endpoint, data, version, **kwargs))
+        assert body["meta"]["result_code"] != 200, body
+        return body["meta"]
+
+    def envelope(self, result) -> dict[str, Any]:
+        body = result.json
+        meta = body["meta"]
+        assert result.status_code == meta["result_code"]
+        assert set(meta) == {
+            "id", "trx", "endpoint", "result_code", "result_subcode", "result_msg", "error_stack", "error_data",
+        }  # fmt: skip
+        if meta["result_code"] == 200:
+            assert meta["error_stack"] == ""
+            name, actual = meta["endpoint"]["name"], meta["endpoint"]["actual_version"]
+            version = self.api_schema.endpoints[name].resolve(parse_version(actual))
+            assert version.version_text == actual
+            self.validators.validate_response(version, body["data"])
+        else:
+            assert body["data"] == {}
+        return body
+
+
+@pytest.fixture
+def api(clean_db, api_schema, response_validators, test_config) -> ApiClient:
+    app = create_app(test_config, "embedded", api=api_schema)
+    return ApiClient(falcon.testing.TestClient(app), api_schema, response_validators)

@@ -1,0 +1,47 @@
+"""Helpers to put tasks and projects in the database until their own services exist."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.common.values import new_id, utcnow
+from services.projects.documents import Project
+from services.tasks.documents import Execution, ModelItem, Task, TaskModels
+
+COMPANY = "regista"  # the default company of the test configuration
+
+
+@pytest.fixture
+def make_task(clean_db):
+    def make(status="created", company=COMPANY, inputs=(), outputs=(), execution=None, **fields) -> Task:
+        task = Task(
+            id=new_id(),
+            company=company,
+            name=fields.pop("name", "training run"),
+            status=status,
+            created=utcnow(),
+            models=TaskModels(
+                input=[ModelItem(name=f"in{i}", model=m) for i, m in enumerate(inputs)],
+                output=[ModelItem(name=f"out{i}", model=m) for i, m in enumerate(outputs)],
+            ),
+            execution=Execution(**(execution or {})),
+            **fields,
+        )
+        task.save(force_insert=True)
+        return task
+
+    return make
+
+
+@pytest.fixture
+def make_project(clean_db):
+    def make(name="vision", company=COMPANY) -> Project:
+        project = Project(id=new_id(), company=company, name=name, created=utcnow())
+        project.save(force_insert=True)
+        return project
+
+    return make
+
+
+def reload_task(task_id: str) -> Task:
+    return Task.objects.get(id=task_id)
