@@ -14,6 +14,7 @@ from typing import Any
 
 from pyhocon import ConfigFactory
 from pyhocon.exceptions import ConfigException
+from pyparsing.exceptions import ParseBaseException
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_DIR = PROJECT_ROOT / "config"
@@ -96,7 +97,7 @@ def _user_files(path: Path) -> list[Path]:
 def _parse_file(path: Path) -> dict[str, Any]:
     try:
         return _plain(ConfigFactory.parse_file(str(path)).as_plain_ordered_dict())
-    except (ConfigException, ValueError) as exc:
+    except (ConfigException, ParseBaseException, ValueError, OSError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
 
 

@@ -153,6 +153,7 @@ def _build_endpoint(
 ) -> Endpoint | None:
     access = _access(body, defaults, file, name, problems)
     versions = []
+    version_keys = [key for key in body if key not in ACCESS_KEYS and VERSION_PATTERN.match(key)]
     for key, spec in body.items():
         if key in ACCESS_KEYS:
             continue
@@ -164,8 +165,9 @@ def _build_endpoint(
         version = _build_version(file, name, key, spec, access, definitions, problems)
         if version is not None:
             versions.append(version)
-    if not versions:
+    if not version_keys:
         problems.append(SchemaProblem(file, "endpoint defines no version", name))
+    if not versions:
         return None
     versions.sort(key=lambda v: v.version)
     return Endpoint(name=name, versions=tuple(versions))

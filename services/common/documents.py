@@ -13,6 +13,7 @@ class RevisionedDocument(Document):
     concurrent read-modify-write cycles safe: a writer that lost the race retries on fresh data.
     """
 
-    meta = {"abstract": True}
+    # Indexes are created once at start-up by the runtime; creating them lazily in every worker races.
+    meta = {"abstract": True, "auto_create_index": False}
 
     revision = IntField(db_field="_rev", default=0)

@@ -93,3 +93,9 @@ def test_get_by_task_id_errors(api, make_task):
     assert (meta["result_code"], meta["result_subcode"]) == (400, 101)
     meta = api.error("models.get_by_task_id", {"task": make_task().id})
     assert (meta["result_code"], meta["result_subcode"]) == (400, 201)
+
+
+def test_design_keys_that_look_like_operators_are_refused_cleanly(api, clean_db):
+    meta = api.error("models.create", {"name": "abc", "uri": "u", "labels": {}, "design": {"$where": "sleep(1)"}})
+    assert (meta["result_code"], meta["result_subcode"]) == (400, 800)
+    assert clean_db["models"].count_documents({}) == 0
