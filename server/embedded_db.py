@@ -60,13 +60,17 @@ class EmbeddedDatabase:
     def uri(self) -> str:
         return f"mongodb://{self.host}:{self.port}/{self.database}"
 
-    def start(self, timeout_s: float = 30.0) -> str:
-        """Start the server, wait until it answers, and return its URI."""
+    def start(self, timeout_s: float = 30.0, lock_timeout_s: float = 10.0) -> str:
+        """Start the server, wait until it answers, and return its URI.
+
+        The data folder's lock is waited for up to `lock_timeout_s`: after a crash the previous
+        database process may still be finishing its shutdown.
+        """
         installed = metadata.version("nx-27017")
         if installed != PINNED_VERSION:
             raise EmbeddedDbError(f"nx-27017 {installed} is installed, Regista needs {PINNED_VERSION}")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock()
+        self._lock(lock_timeout_s)
         if not self.port:
             self.port = free_port(self.host)
         command = [
@@ -84,6 +88,9 @@ class EmbeddedDatabase:
             stdout=subprocess.DEVNULL,
             stderr=open(self.data_dir / "nx-27017.stderr", "ab"),
             preexec_fn=_die_with_parent,
+            # The database process holds the folder's lock too, so that no new server starts on the
+            # folder until this database process is really gone.
+            pass_fds=(self._lock_file.fileno(),),
         )
         self._wait_until_up(timeout_s)
         log.info("embedded database nx-27017 %s on %s, data in %s", installed, self.uri, self.data_dir)
@@ -102,14 +109,25 @@ class EmbeddedDatabase:
             self._lock_file.close()
             self._lock_file = None
 
-    def _lock(self) -> None:
-        self._lock_file = open(self.data_dir / "regista.lock", "w")
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    def close_inherited_lock(self) -> None:
+        """In a forked worker: drop the copy of the lock descriptor, so only master and database hold it."""
+        if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
-            raise EmbeddedDbError(f"data folder {self.data_dir} is in use by another Regista server") from None
+
+    def _lock(self, timeout_s: float) -> None:
+        self._lock_file = open(self.data_dir / "regista.lock", "w")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self._lock_file.close()
+                    self._lock_file = None
+                    raise EmbeddedDbError(f"data folder {self.data_dir} is in use by another Regista server") from None
+                time.sleep(0.1)
 
     def _wait_until_up(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -52,6 +52,8 @@ def serve(config: Config) -> None:
         _prepare_database(uri, timeout_ms)
 
         def post_fork(server, worker) -> None:
+            if embedded is not None:
+                embedded.close_inherited_lock()
             db.connect(uri, timeout_ms)  # a client per process: pymongo clients do not survive fork
 
         options = {

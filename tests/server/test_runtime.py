@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from server.embedded_db import free_port
@@ -53,14 +54,30 @@ class Server:
             self.log.close()
 
 
+@pytest.fixture
+def start_server(tmp_path):
+    """Start servers on tmp_path/data; any still running at the end are killed."""
+    servers = []
+
+    def start() -> Server:
+        servers.append(Server(tmp_path / "data", tmp_path / "server.log"))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+
+
 def embedded_processes(data_dir: Path) -> list[str]:
-    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    listing = subprocess.run(["ps", "-eo", "args", "-ww"], capture_output=True, text=True).stdout
     return [line for line in listing.splitlines() if "nx_27017" in line and str(data_dir) in line]
 
 
-def test_serve_persists_data_across_a_restart(tmp_path):
+def test_serve_persists_data_across_a_restart(tmp_path, start_server):
     data_dir, log_path = tmp_path / "data", tmp_path / "server.log"
-    server = Server(data_dir, log_path)
+    server = start_server()
     try:
         info = server.call("v2.1/server.info")["data"]
         assert info["database"] == "embedded" and info["api_version"] == "2.1"
@@ -74,7 +91,7 @@ def test_serve_persists_data_across_a_restart(tmp_path):
         assert server.stop() == 0
     assert embedded_processes(data_dir) == []  # the database stopped with the server
 
-    server = Server(data_dir, log_path)
+    server = start_server()
     try:
         model = server.call("v2.1/models.get_by_id", {"model": model_id})["data"]["model"]
         assert (model["name"], model["uri"], model["labels"]) == ("persisted", "s3://m.pt", {"a": 1})
@@ -83,3 +100,20 @@ def test_serve_persists_data_across_a_restart(tmp_path):
     log = log_path.read_text()
     assert "database: embedded nx-27017" in log
     assert '"endpoint":"models.create"' in log and '"actual_version":"2.1"' in log
+
+
+def test_the_embedded_database_dies_with_a_killed_master(tmp_path, start_server):
+    data_dir = tmp_path / "data"
+    server = start_server()
+    created = server.call("v2.1/models.create", {"name": "acknowledged", "uri": "u", "labels": {}})
+    assert embedded_processes(data_dir)
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait(10)
+    deadline = time.monotonic() + 15
+    while embedded_processes(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert embedded_processes(data_dir) == []
+    server = start_server()  # the data folder is free again
+    model = server.call("v2.1/models.get_by_id", {"model": created["data"]["id"]})["data"]["model"]
+    assert model["name"] == "acknowledged"
+    assert server.stop() == 0
