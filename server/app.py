@@ -56,7 +56,7 @@ def create_app(
         name = {404: "endpoint_not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
             exc.status_code, "bad_request"
         )
-        _answer(resp, dispatcher, ApiError(name, exc.title or None), req.path)
+        _answer(resp, dispatcher, ApiError(name, exc.description or f"{req.method} {req.path}"), req.path)
 
     def unexpected_error(req: falcon.Request, resp: falcon.Response, exc: Exception, params: Any) -> None:
         _answer(resp, dispatcher, exc, req.path)

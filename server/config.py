@@ -49,7 +49,7 @@ class Config:
         """A copy with dotted-path keys replaced (used by the CLI flags and by tests)."""
         tree = copy.deepcopy(dict(self._tree))
         for path, value in overrides.items():
-            _set_path(tree, path.split("."), value)
+            set_path(tree, path.split("."), value)
         return Config(tree)
 
     def as_dict(self) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def load_config(
             keys = [part.lower() for part in name[len(ENV_PREFIX):].split("__")]
             if not all(keys):
                 raise ConfigError(f"environment override {name}: empty key segment")
-            _set_path(tree, keys, parse_override_value(raw))
+            set_path(tree, keys, parse_override_value(raw))
     return Config(tree)
 
 
@@ -117,7 +117,8 @@ def _merge(into: dict[str, Any], other: Mapping[str, Any]) -> None:
             into[key] = copy.deepcopy(value)
 
 
-def _set_path(tree: dict[str, Any], keys: list[str], value: Any) -> None:
+def set_path(tree: dict[str, Any], keys: list[str], value: Any) -> None:
+    """tree[k1][k2]...[kn] = value, creating (or replacing non-dict) intermediate levels."""
     node = tree
     for key in keys[:-1]:
         child = node.get(key)

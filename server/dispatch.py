@@ -134,7 +134,9 @@ class Dispatcher:
         length = req.content_length
         if length is not None and length > self._max_body:
             raise ApiError("request_too_large", f"{length} bytes, the limit is {self._max_body}")
-        raw = req.bounded_stream.read(self._max_body + 1)
+        # A chunked body has no Content-Length; the WSGI server marks its input as terminated then.
+        stream = req.stream if length is None and req.env.get("wsgi.input_terminated") else req.bounded_stream
+        raw = stream.read(self._max_body + 1)
         if len(raw) > self._max_body:
             raise ApiError("request_too_large", f"more than {self._max_body} bytes")
         data: Any = {}

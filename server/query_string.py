@@ -12,6 +12,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from server.config import set_path
+
 _INTEGER = re.compile(r"^-?\d+$")
 _NUMBER = re.compile(r"^-?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$")
 
@@ -29,7 +31,7 @@ def parse_query_string(query: str, request_schema: dict[str, Any]) -> dict[str, 
     for name, (as_list, values) in grouped.items():
         path = name.split(".")
         schema = _property_schema(request_schema, path)
-        _assign(result, path, _typed(values, as_list or len(values) > 1, schema, request_schema))
+        set_path(result, path, _typed(values, as_list or len(values) > 1, schema, request_schema))
     return result
 
 
@@ -82,13 +84,3 @@ def _resolve(node: Any, root: dict[str, Any]) -> dict[str, Any] | None:
             target = target.get(token) if isinstance(target, dict) else None
         node, seen = target, seen + 1
     return node if isinstance(node, dict) else None
-
-
-def _assign(result: dict[str, Any], path: list[str], value: Any) -> None:
-    node = result
-    for part in path[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[path[-1]] = value

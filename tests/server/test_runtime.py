@@ -87,6 +87,8 @@ def test_serve_persists_data_across_a_restart(tmp_path, start_server):
         assert listed["data"]["models"] == [{"id": model_id, "name": "persisted"}], listed
         bad = server.call("v2.1/models.get_all", {"page": -1, "page_size": 1})
         assert (bad["meta"]["result_code"], bad["meta"]["result_subcode"]) == (400, 12)
+        chunked = requests.post(f"{server.url}/api/v2.1/models.get_all", data=iter([b'{"page"', b": 1}"]), timeout=10)
+        assert chunked.json()["meta"]["error_data"] == {"field": "page_size"}  # the chunked body was read
     finally:
         assert server.stop() == 0
     assert embedded_processes(data_dir) == []  # the database stopped with the server
