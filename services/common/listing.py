@@ -14,6 +14,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from server.errors import ApiError
+from services.common.text_rank import TEXT_SCORE_KEY, text_ranked_page
 from services.common.values import to_api
 
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
@@ -66,13 +67,15 @@ def plan_listing(request: dict[str, Any], spec: ListingSpec, scope: dict[str, An
         if clause:
             clauses.append(clause)
     search_text = request.get("search_text") if spec.text_search else None
+    query = clauses[0] if len(clauses) == 1 else {"$and": clauses}
     if search_text:
-        clauses.append({"$text": {"$search": search_text}})
+        # At the top level: the embedded database scores matches as 0 when $text sits inside $and.
+        query = {**query, "$text": {"$search": search_text}}
     includes, excludes = _only_fields(request.get("only_fields") or [])
     page_size = min(int(request.get("page_size") or max_page_size), max_page_size)
     page = int(request.get("page") or 0)
     return Listing(
-        filter=clauses[0] if len(clauses) == 1 else {"$and": clauses},
+        filter=query,
         projection=_projection(includes, excludes, spec.hidden_fields),
         sort=_sort(request.get("order_by") or [], bool(search_text)),
         skip=page * page_size,
@@ -84,11 +87,12 @@ def plan_listing(request: dict[str, Any], spec: ListingSpec, scope: dict[str, An
 
 def run_listing(collection, listing: Listing) -> list[dict[str, Any]]:
     """Execute the plan and shape each document as the API shows it."""
-    cursor = collection.find(listing.filter, listing.projection)
-    if listing.sort:
-        cursor = cursor.sort(listing.sort)
-    cursor = cursor.skip(listing.skip).limit(listing.limit)
-    return [shape(to_api(raw), listing.includes, listing.excludes) for raw in cursor]
+    if any(name == TEXT_SCORE_KEY for name, _ in listing.sort):
+        documents = text_ranked_page(collection, listing)
+    else:
+        cursor = collection.find(listing.filter, listing.projection).sort(listing.sort)
+        documents = cursor.skip(listing.skip).limit(listing.limit)
+    return [shape(to_api(raw), listing.includes, listing.excludes) for raw in documents]
 
 
 def checked_regex(pattern: str, field_name: str) -> str:
@@ -165,7 +169,7 @@ def _sort(order_by: list[str], has_text_search: bool) -> list[tuple[str, Any]]:
         if name == TEXT_SCORE:
             if not has_text_search:
                 raise ApiError("fields_value_error", f"{TEXT_SCORE} can be used only together with search_text")
-            sort.append(("score", {"$meta": "textScore"}))
+            sort.append((TEXT_SCORE_KEY, DESCENDING))  # best match first, whichever sign was given
             continue
         sort.append((stored_name(checked_field(name, "order_by")), DESCENDING if descending else ASCENDING))
     if not any(name == "_id" for name, _ in sort):

@@ -133,3 +133,17 @@ def test_query_string_parameters(api, catalogue):
 def test_get_with_a_json_body(api, catalogue):
     result = api.raw("models.get_all", {"tags": ["vision", "-prod"]}, method="GET")
     assert names(api.envelope(result)["data"]) == ["beta-net"]
+
+
+def test_order_by_text_score(api, create_model):
+    for _ in range(3):  # ids are random: a sort that ignored the score would interleave them
+        create_model(name="only dogs", comment="a cats mention")
+        create_model(name="cats and dogs", comment="cats cats cats")
+    data = api.call("models.get_all", {"search_text": "cats", "order_by": ["-@text_score"], "only_fields": ["name"]})
+    assert [m["name"] for m in data["models"]] == ["cats and dogs"] * 3 + ["only dogs"] * 3
+    assert all(set(m) == {"id", "name"} for m in data["models"])
+    paged = api.call(
+        "models.get_all",
+        {"search_text": "cats", "order_by": ["@text_score", "name"], "page": 1, "page_size": 4, "only_fields": ["name"]},
+    )
+    assert [m["name"] for m in paged["models"]] == ["only dogs"] * 2
