@@ -13,10 +13,11 @@ from server import envelope
 from server.call import ServerContext
 from server.config import DEFAULT_SCHEMA_DIR, Config
 from server.dispatch import Dispatcher, Handler
-from server.errors import ApiError, ErrorCatalogue
-from server.schema.loader import SchemaError, SchemaProblem, load_schema
+from server.errors import ApiError
+from server.schema import compiled
+from server.schema.compiled import CompiledSchema
+from server.schema.loader import SchemaError, SchemaProblem
 from server.schema.model import ApiSchema
-from server.schema.validators import Validators
 
 log = logging.getLogger(__name__)
 
@@ -28,23 +29,26 @@ def schema_dir(config: Config) -> Path:
     return Path(configured) if configured else DEFAULT_SCHEMA_DIR
 
 
+def load_compiled_schema(config: Config) -> CompiledSchema:
+    cache_dir = config.get("api.schema_cache_dir", "")
+    return compiled.load(schema_dir(config), Path(cache_dir) if cache_dir else None)
+
+
 def create_app(
     config: Config,
     database_kind: str,
-    api: ApiSchema | None = None,
+    schema: CompiledSchema | None = None,
     handlers: dict[str, Handler] | None = None,
 ) -> falcon.App:
     """Build the WSGI app. Raises SchemaError when the schema or the handler table is inconsistent."""
-    folder = schema_dir(config)
-    api = api if api is not None else load_schema(folder)
+    schema = schema if schema is not None else load_compiled_schema(config)
     if handlers is None:
         from services import handler_table  # the services depend on the engine, not the reverse
 
         handlers = handler_table()
-    check_handlers(api, handlers)
-    validators = Validators(api)
-    catalogue = ErrorCatalogue.load(folder / "errors.conf")
-    dispatcher = Dispatcher(ServerContext(api, config, database_kind), validators, handlers, catalogue)
+    check_handlers(schema.api, handlers)
+    server = ServerContext(schema.api, config, database_kind)
+    dispatcher = Dispatcher(server, schema.validators, handlers, schema.catalogue)
 
     app = falcon.App(media_type=falcon.MEDIA_JSON)
     app.req_options.strip_url_path_trailing_slash = True

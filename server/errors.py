@@ -37,7 +37,7 @@ class ErrorCode:
 
 class ErrorCatalogue:
     def __init__(self, codes: dict[str, ErrorCode]):
-        self._codes = codes
+        self.codes = codes
 
     @classmethod
     def load(cls, path: Path) -> "ErrorCatalogue":
@@ -50,14 +50,14 @@ class ErrorCatalogue:
         )
 
     def __contains__(self, name: str) -> bool:
-        return name in self._codes
+        return name in self.codes
 
     def __iter__(self):
-        return iter(self._codes.values())
+        return iter(self.codes.values())
 
     def lookup(self, name: str) -> ErrorCode:
         try:
-            return self._codes[name]
+            return self.codes[name]
         except KeyError:
             raise KeyError(f"error '{name}' is not in the error catalogue") from None
 

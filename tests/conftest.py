@@ -16,8 +16,10 @@ from server import db
 from server.app import create_app
 from server.config import DEFAULT_SCHEMA_DIR, load_config
 from server.embedded_db import EmbeddedDatabase
-from server.schema.loader import load_schema
-from server.schema.model import parse_version
+from server.errors import ErrorCatalogue
+from server.schema import compiled
+from server.schema.compiled import CompiledSchema
+from server.schema.model import ApiSchema, parse_version
 from server.schema.validators import Validators
 from services import document_classes
 
@@ -46,14 +48,19 @@ def clean_db(database_uri):
     return database
 
 
-@pytest.fixture(scope="session")
-def api_schema():
-    return load_schema(DEFAULT_SCHEMA_DIR)
+def compiled_for(api: ApiSchema) -> CompiledSchema:
+    """A schema of the test fixtures served with the repository's error catalogue."""
+    return CompiledSchema(api, Validators(api), ErrorCatalogue.load(DEFAULT_SCHEMA_DIR / "errors.conf"))
 
 
 @pytest.fixture(scope="session")
-def response_validators(api_schema):
-    return Validators(api_schema)
+def compiled_schema() -> CompiledSchema:
+    return compiled.build(DEFAULT_SCHEMA_DIR)
+
+
+@pytest.fixture(scope="session")
+def api_schema(compiled_schema) -> ApiSchema:
+    return compiled_schema.api
 
 
 @pytest.fixture(scope="session")
@@ -64,10 +71,16 @@ def test_config():
 class ApiClient:
     """Calls endpoints in-process and checks every answer's envelope and response schema."""
 
-    def __init__(self, client: falcon.testing.TestClient, api_schema, validators: Validators):
-        self.client = client
-        self.api_schema = api_schema
-        self.validators = validators
+    def __init__(self, schema: CompiledSchema, config):
+        self.schema = schema
+        self.config = config
+        self.client = falcon.testing.TestClient(create_app(config, "embedded", schema=schema))
+        self.api_schema = schema.api
+        self.validators = schema.validators
+
+    def with_config(self, overrides: dict[str, Any]) -> "ApiClient":
+        """The same API served under changed configuration (e.g. as another company)."""
+        return ApiClient(self.schema, self.config.with_overrides(overrides))
 
     def raw(self, endpoint: str, data: Any = None, version: str | None = "2.1", method: str = "POST", **kwargs):
         path = f"/api/v{version}/{endpoint}" if version else f"/api/{endpoint}"
@@ -107,6 +120,5 @@ class ApiClient:
 
 
 @pytest.fixture
-def api(clean_db, api_schema, response_validators, test_config) -> ApiClient:
-    app = create_app(test_config, "embedded", api=api_schema)
-    return ApiClient(falcon.testing.TestClient(app), api_schema, response_validators)
+def api(clean_db, compiled_schema, test_config) -> ApiClient:
+    return ApiClient(compiled_schema, test_config)

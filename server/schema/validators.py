@@ -1,6 +1,7 @@
 """Validators compiled once per (endpoint, version).
 
-fastjsonschema generates a Python function per schema; on the models endpoints it validates a typical
+fastjsonschema generates a Python function per schema (its code objects can be cached across starts:
+server/schema/cache.py); on the models endpoints it validates a typical
 request an order of magnitude faster than a prebuilt jsonschema validator (figures: `python -m
 bench.validators`, quoted in README). It also fills in schema defaults, which handlers rely on.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from types import CodeType
 from typing import Any
 
 import fastjsonschema
@@ -17,6 +19,7 @@ from server.schema.loader import SchemaError, SchemaProblem
 from server.schema.model import ApiSchema, EndpointVersion
 
 ValidateFn = Callable[[Any], Any]
+Key = tuple[str, tuple[int, int]]
 
 
 class InvalidData(Exception):
@@ -28,8 +31,20 @@ class InvalidData(Exception):
         super().__init__(f"error for field '{field}': {reason}" if field else reason)
 
 
+def compile_code(schema: dict[str, Any]) -> CodeType:
+    """fastjsonschema's generated validator as a code object, which can be cached with marshal."""
+    source = fastjsonschema.compile_to_code(schema, use_default=True, use_formats=True)
+    return compile(source, "<fastjsonschema>", "exec")
+
+
+def load_code(code: CodeType) -> ValidateFn:
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # defines the generated `validate` function, as fastjsonschema.compile does
+    return namespace["validate"]
+
+
 def compile_schema(schema: dict[str, Any]) -> ValidateFn:
-    return fastjsonschema.compile(schema, use_default=True, use_formats=True)
+    return load_code(compile_code(schema))
 
 
 def run_validator(validate: ValidateFn, data: Any) -> Any:
@@ -41,23 +56,15 @@ def run_validator(validate: ValidateFn, data: Any) -> Any:
 
 
 class Validators:
-    """Request validators compiled eagerly; response validators compiled on first use, once."""
+    """Request validators compiled eagerly (or loaded from cached code); response validators on first use."""
 
-    def __init__(self, api: ApiSchema):
-        self._requests: dict[tuple[str, tuple[int, int]], ValidateFn] = {}
-        self._responses: dict[tuple[str, tuple[int, int]], ValidateFn] = {}
+    def __init__(self, api: ApiSchema, request_code: dict[Key, CodeType] | None = None):
+        if request_code is None:
+            request_code = _compile_requests(api)
+        self.request_code = request_code
+        self._requests = {key: load_code(code) for key, code in request_code.items()}
+        self._responses: dict[Key, ValidateFn] = {}
         self._lock = threading.Lock()
-        problems = []
-        for endpoint in api.endpoints.values():
-            for version in endpoint.versions:
-                try:
-                    self._requests[(version.name, version.version)] = compile_schema(version.request)
-                except fastjsonschema.JsonSchemaDefinitionException as exc:
-                    problems.append(
-                        SchemaProblem(version.source, f"request: cannot compile: {exc}", version.name, version.version_text)
-                    )
-        if problems:
-            raise SchemaError(problems)
 
     def validate_request(self, version: EndpointVersion, data: Any) -> Any:
         return run_validator(self._requests[(version.name, version.version)], data)
@@ -71,6 +78,21 @@ class Validators:
                 if validate is None:
                     validate = self._responses[key] = compile_schema(version.response)
         return run_validator(validate, data)
+
+
+def _compile_requests(api: ApiSchema) -> dict[Key, CodeType]:
+    compiled, problems = {}, []
+    for endpoint in api.endpoints.values():
+        for version in endpoint.versions:
+            try:
+                compiled[(version.name, version.version)] = compile_code(version.request)
+            except fastjsonschema.JsonSchemaDefinitionException as exc:
+                problems.append(
+                    SchemaProblem(version.source, f"request: cannot compile: {exc}", version.name, version.version_text)
+                )
+    if problems:
+        raise SchemaError(problems)
+    return compiled
 
 
 def _invalid_data(exc: fastjsonschema.JsonSchemaValueException, data: Any) -> InvalidData:

@@ -10,7 +10,7 @@ from server.app import create_app
 from server.errors import ApiError
 from server.schema.loader import load_schema
 from server.schema.model import format_version
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, compiled_for
 
 
 def echo_version(call, request):
@@ -33,12 +33,12 @@ def answer_off_schema(call, request):
 
 @pytest.fixture(scope="module")
 def versions_api():
-    return load_schema(FIXTURES / "schemas" / "versions")
+    return compiled_for(load_schema(FIXTURES / "schemas" / "versions"))
 
 
 def client(versions_api, config, other=echo_version):
     handlers = {"things.act": echo_version, "things.other": other}
-    return falcon.testing.TestClient(create_app(config, "embedded", api=versions_api, handlers=handlers))
+    return falcon.testing.TestClient(create_app(config, "embedded", schema=versions_api, handlers=handlers))
 
 
 @pytest.fixture

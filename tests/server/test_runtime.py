@@ -20,7 +20,12 @@ class Server:
         self.log_path = log_path
         self.port = free_port("127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "REGISTA__EMBEDDED_DB__DATA_DIR": str(data_dir), "REGISTA__LOGGING__FORMAT": "json"}
+        env = {
+            **os.environ,
+            "REGISTA__EMBEDDED_DB__DATA_DIR": str(data_dir),
+            "REGISTA__API__SCHEMA_CACHE_DIR": str(data_dir / "schema-cache"),
+            "REGISTA__LOGGING__FORMAT": "json",
+        }
         self.log = open(log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--workers", "2"],
@@ -92,6 +97,7 @@ def test_serve_persists_data_across_a_restart(tmp_path, start_server):
     finally:
         assert server.stop() == 0
     assert embedded_processes(data_dir) == []  # the database stopped with the server
+    assert len(list((data_dir / "schema-cache").glob("schema-*.pickle"))) == 1  # the next start skips parsing
 
     server = start_server()
     try:

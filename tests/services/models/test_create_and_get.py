@@ -2,16 +2,6 @@
 
 from __future__ import annotations
 
-import falcon.testing
-
-from server.app import create_app
-from tests.conftest import ApiClient
-
-
-def other_company(api: ApiClient, test_config, api_schema) -> ApiClient:
-    config = test_config.with_overrides({"api.default_company": "other-co"})
-    return ApiClient(falcon.testing.TestClient(create_app(config, "embedded", api=api_schema)), api_schema, api.validators)
-
 
 def test_create_then_get_by_id_returns_every_field(api, create_model):
     model_id = create_model(
@@ -69,10 +59,10 @@ def test_get_by_id_of_unknown_model(api):
     assert meta["error_data"] == {"id": "missing"}
 
 
-def test_public_models_are_readable_by_every_company_private_ones_are_not(api, create_model, test_config, api_schema):
+def test_public_models_are_readable_by_every_company_private_ones_are_not(api, create_model):
     public_id = create_model(name="public one", public=True)
     private_id = create_model(name="private one")
-    other = other_company(api, test_config, api_schema)
+    other = api.with_config({"api.default_company": "other-co"})
     assert other.call("models.get_by_id", {"model": public_id})["model"]["company"] == ""
     hidden = other.error("models.get_by_id", {"model": private_id})
     missing = other.error("models.get_by_id", {"model": "does-not-exist"})

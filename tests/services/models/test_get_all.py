@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from server.app import create_app
 
 
 @pytest.fixture
@@ -88,12 +87,8 @@ def test_paging_validation(api, catalogue):
     assert (meta["result_code"], meta["result_subcode"]) == (400, 12) and "'page_size'" in meta["result_msg"]
 
 
-def test_page_size_is_capped_by_configuration(api, catalogue, test_config, api_schema):
-    from tests.conftest import ApiClient
-    import falcon.testing
-
-    config = test_config.with_overrides({"api.max_page_size": 2})
-    capped = ApiClient(falcon.testing.TestClient(create_app(config, "embedded", api=api_schema)), api_schema, api.validators)
+def test_page_size_is_capped_by_configuration(api, catalogue):
+    capped = api.with_config({"api.max_page_size": 2})
     assert len(capped.call("models.get_all", {})["models"]) == 2
     assert len(capped.call("models.get_all", {"page": 0, "page_size": 100})["models"]) == 2
 
