@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install serve test check-schema clean
+.PHONY: install serve test bench wrk check-schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,16 @@ install: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/regista serve
 
-test: $(STAMP)
+# wrk drives the benchmarks (and the quick benchmark run in the test suite): Debian's package.
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+test: $(STAMP) wrk
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# make bench: the whole suite; make bench QUICK=1: a reduced one (under 2 minutes).
+bench: $(STAMP) wrk
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick)
 
 check-schema: $(STAMP)
 	$(BIN)/regista schema check

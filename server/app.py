@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from pathlib import Path
 from typing import Any
 
 import falcon
 
 from server import envelope
+from server.access_log import AccessLog
 from server.call import ServerContext
 from server.config import DEFAULT_SCHEMA_DIR, Config
 from server.dispatch import Dispatcher, Handler
@@ -39,6 +39,7 @@ def create_app(
     database_kind: str,
     schema: CompiledSchema | None = None,
     handlers: dict[str, Handler] | None = None,
+    access_log: AccessLog | None = None,
 ) -> falcon.App:
     """Build the WSGI app. Raises SchemaError when the schema or the handler table is inconsistent."""
     schema = schema if schema is not None else load_compiled_schema(config)
@@ -48,7 +49,8 @@ def create_app(
         handlers = handler_table()
     check_handlers(schema.api, handlers)
     server = ServerContext(schema.api, config, database_kind)
-    dispatcher = Dispatcher(server, schema.validators, handlers, schema.catalogue)
+    access_log = access_log if access_log is not None else AccessLog.from_config(config)
+    dispatcher = Dispatcher(server, schema.validators, handlers, schema.catalogue, access_log)
 
     app = falcon.App(media_type=falcon.MEDIA_JSON)
     app.req_options.strip_url_path_trailing_slash = True
@@ -72,7 +74,7 @@ def create_app(
 
 def _answer(resp: falcon.Response, dispatcher: Dispatcher, exc: Exception, path: str) -> None:
     meta = envelope.endpoint_meta(path, None, None)
-    status, _, body = dispatcher.render_error(uuid.uuid4().hex, meta, exc)
+    status, _, body = dispatcher.render_error(envelope.new_call_id(), meta, exc)
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
     resp.data = body

@@ -17,7 +17,7 @@ class ServerContext:
     database_kind: str  # "embedded" or "mongodb"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen dataclasses cost microseconds per call to build
 class Call:
     id: str
     endpoint: str

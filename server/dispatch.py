@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +19,7 @@ from server import envelope
 from server.call import Call, ServerContext
 from server.db import translate_db_error
 from server.errors import ApiError, ErrorCatalogue
-from server.logs import ACCESS_LOGGER
+from server.access_log import AccessLog
 from server.query_string import parse_query_string
 from server.schema.model import EndpointVersion, Version, format_version, parse_version
 from server.schema.validators import InvalidData, Validators
@@ -28,7 +27,8 @@ from server.schema.validators import InvalidData, Validators
 Handler = Callable[[Call, dict[str, Any]], dict[str, Any]]
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger(ACCESS_LOGGER)
+
+RESOLVED_CACHE_SIZE = 4096
 
 
 class Dispatcher:
@@ -40,8 +40,10 @@ class Dispatcher:
         validators: Validators,
         handlers: dict[str, Handler],
         catalogue: ErrorCatalogue,
+        access_log: AccessLog,
     ):
         self._server = server
+        self._access_log = access_log
         self._validators = validators
         self._handlers = handlers
         self._catalogue = catalogue
@@ -52,10 +54,11 @@ class Dispatcher:
         self._company = str(config.get("api.default_company"))
         self._user = str(config.get("api.default_user"))
         self._max_version_text = format_version(server.api.max_version)
+        self._resolved: dict[tuple[str, str | None], tuple[EndpointVersion, Version | None]] = {}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, endpoint: str, version: str | None = None) -> None:
         started = time.perf_counter()
-        call_id = uuid.uuid4().hex
+        call_id = envelope.new_call_id()
         meta = envelope.endpoint_meta(endpoint, version or self._max_version_text, None)
         try:
             spec, requested = self._resolve(endpoint, version)
@@ -68,24 +71,28 @@ class Dispatcher:
         resp.status = status
         resp.content_type = falcon.MEDIA_JSON
         resp.data = body
-        access_log.info(
-            "call",
-            extra={
-                "fields": {
-                    "id": call_id,
-                    "endpoint": endpoint,
-                    "requested_version": meta["requested_version"],
-                    "actual_version": meta["actual_version"],
-                    "status": status,
-                    "subcode": subcode,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                }
-            },
+        self._access_log.write(
+            call_id,
+            endpoint,
+            meta["requested_version"],
+            meta["actual_version"],
+            status,
+            subcode,
+            round((time.perf_counter() - started) * 1000, 2),
         )
 
     on_post = on_get
 
     def _resolve(self, name: str, version: str | None) -> tuple[EndpointVersion, Version | None]:
+        key = (name, version)
+        resolved = self._resolved.get(key)
+        if resolved is None:
+            resolved = self._resolve_uncached(name, version)
+            if len(self._resolved) < RESOLVED_CACHE_SIZE:  # bounded: clients choose the versions they send
+                self._resolved[key] = resolved
+        return resolved
+
+    def _resolve_uncached(self, name: str, version: str | None) -> tuple[EndpointVersion, Version | None]:
         requested: Version | None = None
         if version is not None:
             try:
@@ -134,9 +141,12 @@ class Dispatcher:
         length = req.content_length
         if length is not None and length > self._max_body:
             raise ApiError("request_too_large", f"{length} bytes, the limit is {self._max_body}")
-        # A chunked body has no Content-Length; the WSGI server marks its input as terminated then.
-        stream = req.stream if length is None and req.env.get("wsgi.input_terminated") else req.bounded_stream
-        raw = stream.read(self._max_body + 1)
+        if length is not None:
+            raw = req.stream.read(length) if length else b""  # the WSGI server bounds the stream itself
+        elif req.env.get("wsgi.input_terminated"):  # chunked: no Content-Length, the server ends the stream
+            raw = req.stream.read(self._max_body + 1)
+        else:
+            raw = b""
         if len(raw) > self._max_body:
             raise ApiError("request_too_large", f"more than {self._max_body} bytes")
         data: Any = {}

@@ -10,9 +10,6 @@ import orjson
 
 from server.config import Config
 
-ACCESS_LOGGER = "regista.access"
-
-
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {

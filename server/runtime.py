@@ -56,26 +56,36 @@ def serve(config: Config) -> None:
                 embedded.close_inherited_lock()
             db.connect(uri, timeout_ms)  # a client per process: pymongo clients do not survive fork
 
-        options = {
-            "bind": f"{config.get('server.host')}:{config.get('server.port')}",
-            "workers": int(config.get("server.workers")),
-            "threads": int(config.get("server.threads")),
-            "worker_class": "gthread",
-            "timeout": int(config.get("server.timeout")),
-            "graceful_timeout": int(config.get("server.graceful_timeout")),
-            "max_requests": int(config.get("server.max_requests")),
-            "max_requests_jitter": int(config.get("server.max_requests")) // 10,
-            "preload_app": True,
-            "post_fork": post_fork,
-            "accesslog": None,  # the dispatcher logs one structured line per call
-            "proc_name": "regista",
-            "control_socket_disable": True,  # one shared socket path would clash between servers
-        }
+        options = gunicorn_options(config)
+        options["post_fork"] = post_fork
         log.info("serving on http://%s", options["bind"])
-        _Gunicorn(app, options).run()
+        run_gunicorn(app, options)
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def gunicorn_options(config: Config) -> dict[str, Any]:
+    """gunicorn settings from configuration (also used by the benchmarks' reference app)."""
+    max_requests = int(config.get("server.max_requests"))
+    return {
+        "bind": f"{config.get('server.host')}:{config.get('server.port')}",
+        "workers": int(config.get("server.workers")),
+        "threads": int(config.get("server.threads")),
+        "worker_class": "gthread",
+        "timeout": int(config.get("server.timeout")),
+        "graceful_timeout": int(config.get("server.graceful_timeout")),
+        "max_requests": max_requests,
+        "max_requests_jitter": max_requests // 10,
+        "preload_app": True,
+        "accesslog": None,  # the dispatcher logs one structured line per call
+        "proc_name": "regista",
+        "control_socket_disable": True,  # one shared socket path would clash between servers
+    }
+
+
+def run_gunicorn(app: falcon.App, options: dict[str, Any]) -> None:
+    _Gunicorn(app, options).run()
 
 
 def _prepare_database(uri: str, timeout_ms: int) -> None:

@@ -62,15 +62,17 @@ def plan_listing(request: dict[str, Any], spec: ListingSpec, scope: dict[str, An
     for key in spec.bool_fields:
         if request.get(key) is not None:
             clauses.append({key: bool(request[key])})
-    for key, combine in (("_any_", "$or"), ("_all_", "$and")):
-        clause = _multi_field_clause(request.get(key), key, combine)
-        if clause:
-            clauses.append(clause)
+    any_terms = _multi_field_terms(request.get("_any_"), "_any_")
+    if any_terms:
+        clauses.append({"$or": any_terms})
+    clauses.extend(_multi_field_terms(request.get("_all_"), "_all_"))
     search_text = request.get("search_text") if spec.text_search else None
-    query = clauses[0] if len(clauses) == 1 else {"$and": clauses}
     if search_text:
         # At the top level: the embedded database scores matches as 0 when $text sits inside $and.
-        query = {**query, "$text": {"$search": search_text}}
+        clauses.append({"$text": {"$search": search_text}})
+    query: dict[str, Any] = {}
+    for clause in clauses:
+        merge_clause(query, clause)
     includes, excludes = _only_fields(request.get("only_fields") or [])
     page_size = min(int(request.get("page_size") or max_page_size), max_page_size)
     page = int(request.get("page") or 0)
@@ -124,23 +126,41 @@ def shape(document: dict[str, Any], includes: list[str], excludes: Iterable[str]
 def _tag_clauses(key: str, tags: list[str]) -> list[dict[str, Any]]:
     include = [t for t in tags if not t.startswith("-")]
     exclude = [t[1:] for t in tags if t.startswith("-")]
-    clauses = []
+    condition: dict[str, Any] = {}
     if include:
-        clauses.append({key: {"$in": include}})
+        condition["$in"] = include
     if exclude:
-        clauses.append({key: {"$nin": exclude}})
-    return clauses
+        condition["$nin"] = exclude
+    return [{key: condition}] if condition else []
 
 
-def _multi_field_clause(condition: dict[str, Any] | None, key: str, combine: str) -> dict[str, Any] | None:
+def _multi_field_terms(condition: dict[str, Any] | None, key: str) -> list[dict[str, Any]]:
     if not condition or not condition.get("pattern") or not condition.get("fields"):
-        return None
+        return []
     pattern = checked_regex(condition["pattern"], f"{key}.pattern")
-    terms = [
-        {stored_name(checked_field(name, key)): {"$regex": pattern, "$options": "i"}}
-        for name in condition["fields"]
+    return [
+        {stored_name(checked_field(name, key)): {"$regex": pattern, "$options": "i"}} for name in condition["fields"]
     ]
-    return {combine: terms}
+
+
+def merge_clause(query: dict[str, Any], clause: dict[str, Any]) -> None:
+    """AND `clause` into `query`, keeping the query flat where the fields differ.
+
+    A flat `{a: ..., b: {"$in": ..., "$nin": ...}}` means the same as `{"$and": [...]}` to MongoDB, and
+    the embedded database runs it in SQL instead of evaluating `$and` in Python (ten times slower).
+    """
+    for key, condition in clause.items():
+        present = query.get(key)
+        if present is None:
+            query[key] = condition
+        elif _operators(present) and _operators(condition) and not present.keys() & condition.keys():
+            query[key] = {**present, **condition}
+        else:
+            query.setdefault("$and", []).append({key: condition})
+
+
+def _operators(condition: Any) -> bool:
+    return isinstance(condition, dict) and bool(condition) and all(key.startswith("$") for key in condition)
 
 
 def _only_fields(only_fields: list[str]) -> tuple[list[str], list[str]]:

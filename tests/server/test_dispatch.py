@@ -6,6 +6,7 @@ import falcon.testing
 import orjson
 import pytest
 
+from server.access_log import AccessLog
 from server.app import create_app
 from server.errors import ApiError
 from server.schema.loader import load_schema
@@ -161,14 +162,26 @@ def test_errors_carry_ids_and_success_has_empty_stack(things):
     assert (result["result_msg"], result["error_stack"], result["error_data"]) == ("OK", "", {})
 
 
-def test_one_log_line_per_call(things, caplog):
-    with caplog.at_level("INFO", logger="regista.access"):
-        things.simulate_post("/api/v2.5/things.act", json={})
-    (record,) = [r for r in caplog.records if r.name == "regista.access"]
-    assert {k: record.fields[k] for k in ("endpoint", "requested_version", "actual_version", "status")} == {
-        "endpoint": "things.act", "requested_version": "2.5", "actual_version": "2.1", "status": 200,
+def test_one_log_line_per_call(versions_api, test_config, tmp_path):
+    import json
+    import os
+
+    path = tmp_path / "access.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        app = create_app(
+            test_config, "embedded", schema=versions_api, handlers={"things.act": echo_version, "things.other": echo_version},
+            access_log=AccessLog(fd, json=True),
+        )  # fmt: skip
+        falcon.testing.TestClient(app).simulate_post("/api/v2.5/things.act", json={})
+    finally:
+        os.close(fd)
+    (line,) = path.read_text().splitlines()
+    record = json.loads(line)
+    assert {k: record[k] for k in ("endpoint", "requested_version", "actual_version", "status", "subcode")} == {
+        "endpoint": "things.act", "requested_version": "2.5", "actual_version": "2.1", "status": 200, "subcode": 0,
     }  # fmt: skip
-    assert record.fields["duration_ms"] >= 0
+    assert record["duration_ms"] >= 0 and len(record["id"]) == 32
 
 
 def test_api_errors_outside_the_catalogue_are_internal_errors(versions_api, test_config):

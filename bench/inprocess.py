@@ -1,0 +1,70 @@
+"""Figures measured without HTTP: schema start-up, request validation, the database's own speed."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import jsonschema
+import orjson
+import pymongo
+
+from bench.validators import TYPICAL_REQUESTS, per_call_us
+from server.config import DEFAULT_SCHEMA_DIR
+from server.schema.loader import load_schema
+from server.schema.validators import compile_schema
+
+# Run in a fresh interpreter so that nothing is warm but what a real start-up would find.
+_TIME_LOAD = """
+import sys, time
+from pathlib import Path
+import orjson
+from server.schema import compiled
+started = time.perf_counter()
+schema = compiled.load(Path(sys.argv[1]), Path(sys.argv[2]))
+print(orjson.dumps({"ms": (time.perf_counter() - started) * 1000, "endpoints": len(schema.api.endpoints)}).decode())
+"""
+
+
+def _time_load(cache_dir: str) -> float:
+    output = subprocess.run(
+        [sys.executable, "-c", _TIME_LOAD, str(DEFAULT_SCHEMA_DIR), cache_dir],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return orjson.loads(output)["ms"]
+
+
+def schema_load_figures(warm_runs: int = 3) -> dict[str, float]:
+    """Cold: parse, check and compile with an empty cache. Warm: a start-up with nothing changed."""
+    with tempfile.TemporaryDirectory() as cache_dir:
+        cold = _time_load(cache_dir)
+        warm = statistics.median(_time_load(cache_dir) for _ in range(warm_runs))
+    return {"schema_parse_cold_ms": round(cold, 1), "schema_load_ms": round(warm, 1)}
+
+
+def validation_figures(rounds: int = 20000, naive_rounds: int = 30) -> dict[str, float]:
+    """One typical models.get_all request: the compiled validator against plain jsonschema.validate."""
+    schema = load_schema(DEFAULT_SCHEMA_DIR).endpoints["models.get_all"].latest.request
+    data = TYPICAL_REQUESTS["models.get_all"]
+    return {
+        "validate_us": round(per_call_us(compile_schema(schema), data, rounds), 2),
+        "validate_us_naive": round(per_call_us(lambda d: jsonschema.validate(d, schema), data, naive_rounds), 1),
+    }
+
+
+def db_find_one_rps(uri: str, model_id: str, seconds: float) -> float:
+    """pymongo find_one by id from one client, as fast as it goes: the database's own limit."""
+    client = pymongo.MongoClient(uri)
+    try:
+        collection = client.get_default_database()["models"]
+        count, deadline = 0, time.perf_counter() + seconds
+        started = time.perf_counter()
+        while time.perf_counter() < deadline:
+            collection.find_one({"_id": model_id})
+            count += 1
+        return round(count / (time.perf_counter() - started), 1)
+    finally:
+        client.close()

@@ -1,0 +1,90 @@
+"""Servers under measurement, started exactly as users start them, each on a fresh data folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from server.embedded_db import free_port
+
+
+class ServerProcess:
+    """A server subprocess on a free loopback port, ready once `ready_path` answers 200."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log_path: Path, ready_path: str, port: int):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.tail()}")
+            try:
+                if requests.post(f"{self.url}{ready_path}", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"server did not answer in 60 s:\n{self.tail()}")
+            time.sleep(0.2)
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def stop(self, timeout_s: float = 30) -> int:
+        """SIGTERM, as a process supervisor would; the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise RuntimeError(f"no clean stop in {timeout_s} s:\n{self.tail()}") from None
+        self._log.close()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            self.stop()
+
+
+def regista(data_dir: Path, log_path: Path, workers: int = 2, **overrides: str) -> ServerProcess:
+    """`regista serve` on the embedded database in `data_dir` (its database port is `.db_port`)."""
+    port, db_port = free_port("127.0.0.1"), free_port("127.0.0.1")
+    env = {
+        **os.environ,
+        "REGISTA__EMBEDDED_DB__DATA_DIR": str(data_dir),
+        "REGISTA__EMBEDDED_DB__PORT": str(db_port),
+        "REGISTA__API__SCHEMA_CACHE_DIR": str(data_dir / "schema-cache"),
+        "REGISTA__LOGGING__FORMAT": "json",
+        **{f"REGISTA__{key.upper()}": value for key, value in overrides.items()},
+    }
+    command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    server = ServerProcess(command, env, log_path, "/api/debug.ping", port)
+    server.db_uri = f"mongodb://127.0.0.1:{db_port}/regista"
+    return server
+
+
+def bare_falcon(log_path: Path, workers: int = 2) -> ServerProcess:
+    """The reference: a bare Falcon app under the same gunicorn configuration as Regista."""
+    port = free_port("127.0.0.1")
+    command = [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--workers", str(workers)]
+    return ServerProcess(command, dict(os.environ), log_path, "/", port)

@@ -1,0 +1,82 @@
+"""Writing figures: latest.json (machine-readable), latest.md (a table with the machine), a plot."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.machine import describe
+
+# (key, what it is, goal) in the order of the table.
+ROWS = [
+    ("engine_vs_bare_falcon", "debug.ping through the engine ÷ bare Falcon, same gunicorn", "≥ 0.8"),
+    ("debug_ping_rps", "debug.ping requests/s", ""),
+    ("bare_falcon_rps", "bare Falcon requests/s (reference)", ""),
+    ("models_get_by_id_rps", "models.get_by_id requests/s (10,000 models)", ""),
+    ("models_get_by_id_p50_ms", "models.get_by_id p50 ms", ""),
+    ("models_get_by_id_p99_ms", "models.get_by_id p99 ms", ""),
+    ("models_get_all_rps", "models.get_all requests/s (page of 50, project + tag filter, 2 sort keys)", ""),
+    ("models_get_all_p50_ms", "models.get_all p50 ms", ""),
+    ("models_get_all_p99_ms", "models.get_all p99 ms", ""),
+    ("models_create_rps", "models.create requests/s", ""),
+    ("models_create_p50_ms", "models.create p50 ms", ""),
+    ("models_create_p99_ms", "models.create p99 ms", ""),
+    ("db_find_one_rps", "database limit: pymongo find_one by id/s, one client", ""),
+    ("schema_load_ms", "schema start-up, nothing changed (cache hit)", "< 300"),
+    ("schema_parse_cold_ms", "schema start-up, cold (parse, check, compile)", ""),
+    ("validate_us", "validate a typical models.get_all request, compiled (µs)", ""),
+    ("validate_us_naive", "the same with jsonschema.validate (µs)", ""),
+]
+
+
+def write(out_dir: Path, figures: dict[str, Any], plan: Any) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    machine = describe()
+    taken = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    document = {"taken": taken, "machine": machine, "plan": plan.__dict__, "figures": figures}
+    (out_dir / "latest.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    lines = [
+        f"Taken {taken} at commit {machine['commit']} on {machine['cpu']}, {machine['cores']} cores, "
+        f"{machine['memory']}, {machine['os']}, Python {machine['python']}; wrk runs of {plan.seconds:g} s, "
+        f"{plan.workers} gunicorn workers.",
+        "",
+        "| figure | value | goal | key |",
+        "|---|---|---|---|",
+    ]
+    for key, label, goal in ROWS:
+        if key in figures:
+            lines.append(f"| {label} | {_format(figures[key])} | {goal} | `{key}` |")
+    scaling = figures.get("get_all_scaling", {})
+    if scaling:
+        points = ", ".join(f"{int(size):,} models: {ms} ms" for size, ms in scaling.items())
+        lines.append(f"| models.get_all p50 by collection size (one connection) | {points} | | `get_all_scaling` |")
+    (out_dir / "latest.md").write_text("\n".join(lines) + "\n")
+
+
+def plot_scaling(points: dict[str, float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    from matplotlib import pyplot
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sizes = [int(size) for size in points]
+    figure, axes = pyplot.subplots(figsize=(6, 4))
+    axes.plot(sizes, list(points.values()), marker="o")
+    axes.set_xscale("log")
+    axes.set_xlabel("models in the collection")
+    axes.set_ylabel("p50 latency (ms)")
+    axes.set_title("models.get_all: page of 50, project + tag filter, 2 sort keys")
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
+    return str(value)

@@ -1,0 +1,141 @@
+"""The benchmark suite: `python -m bench.run [--quick] [--out DIR]` (or `make bench [QUICK=1]`).
+
+Starts Regista as users do (`regista serve`, gunicorn, the embedded database, a fresh data folder) and a
+bare Falcon app under the same gunicorn settings, drives both with wrk, and writes every figure to
+DIR/latest.json and DIR/latest.md (default bench/results), with a plot of get_all latency against the
+number of models. Ratios measured side by side in one run are the figures to compare across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench import inprocess, processes, report, wrk
+from bench.seed import PROJECTS, seed_models
+
+GET_ALL_PAGE = {
+    "project": [PROJECTS[3]],
+    "tags": ["t3"],
+    "order_by": ["-created", "name"],
+    "page": 0,
+    "page_size": 50,
+}
+CREATE_BODY = {"name": "bench model", "uri": "s3://bench/created.pt", "labels": {"cat": 1}, "tags": ["new"]}
+
+
+@dataclass(frozen=True)
+class Plan:
+    seconds: float  # per wrk run
+    models: int  # models present for the per-endpoint figures
+    scaling_sizes: tuple[int, ...]
+    rounds: int  # alternating rounds of bare Falcon and debug.ping
+    workers: int = 2
+
+
+FULL = Plan(seconds=10, models=10_000, scaling_sizes=(1_000, 10_000, 100_000), rounds=3)
+QUICK = Plan(seconds=2, models=10_000, scaling_sizes=(1_000, 5_000), rounds=2)
+
+
+def run(plan: Plan, out_dir: Path, log: Any = print) -> dict[str, Any]:
+    wrk.require_wrk()
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="regista-bench-") as scratch:
+        scratch_dir = Path(scratch)
+        log("schema start-up and validation (in process)")
+        figures.update(inprocess.schema_load_figures())
+        figures.update(inprocess.validation_figures())
+        figures.update(_http_figures(plan, scratch_dir, log))
+        figures.update(_scaling(plan, scratch_dir, out_dir, log))
+    report.write(out_dir, figures, plan)
+    return figures
+
+
+def _http_figures(plan: Plan, scratch: Path, log) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    with (
+        processes.bare_falcon(scratch / "bare.log", plan.workers) as bare,
+        processes.regista(scratch / "main", scratch / "regista.log", plan.workers) as server,
+    ):
+        # Alternate the two, several rounds, so that a noisy neighbour hurts both alike.
+        references, pings = [], []
+        for round_number in range(plan.rounds):
+            log(f"bare Falcon against debug.ping, round {round_number + 1} of {plan.rounds}")
+            references.append(wrk.post_json(f"{bare.url}/", {}, plan.seconds))
+            pings.append(wrk.post_json(f"{server.url}/api/v2.1/debug.ping", {}, plan.seconds))
+        for result in references + pings:
+            _check("debug.ping / bare Falcon", result)
+        reference_rps = statistics.median(r.rps for r in references)
+        ping_rps = statistics.median(r.rps for r in pings)
+        figures["bare_falcon_rps"] = reference_rps
+        figures["debug_ping_rps"] = ping_rps
+        figures["engine_vs_bare_falcon"] = round(ping_rps / reference_rps, 3)
+        log(f"seeding {plan.models} models")
+        seed_models(server.db_uri, 0, plan.models)
+        measured = {
+            "models_get_by_id": ("models.get_by_id", {"model": f"model-{plan.models // 2:07d}"}),
+            "models_get_all": ("models.get_all", GET_ALL_PAGE),
+            "models_create": ("models.create", CREATE_BODY),  # last: it adds models
+        }
+        for key, (endpoint, body) in measured.items():
+            log(key)
+            result = wrk.post_json(f"{server.url}/api/v2.1/{endpoint}", body, plan.seconds)
+            _drain(server)
+            _check(key, result)
+            figures.update(_load_figures(key, result))
+        log("database find_one limit")
+        figures["db_find_one_rps"] = inprocess.db_find_one_rps(server.db_uri, "model-0000001", plan.seconds)
+    return figures
+
+
+def _scaling(plan: Plan, scratch: Path, out_dir: Path, log) -> dict[str, Any]:
+    """p50 of the same get_all page as the collection grows (one connection: latency, not throughput)."""
+    points: dict[str, float] = {}
+    with processes.regista(scratch / "scaling", scratch / "scaling.log", plan.workers) as server:
+        present = 0
+        for size in plan.scaling_sizes:
+            log(f"get_all at {size} models")
+            started = time.perf_counter()
+            seed_models(server.db_uri, present, size)
+            log(f"  seeded {size - present} in {time.perf_counter() - started:.1f} s")
+            present = size
+            result = wrk.post_json(f"{server.url}/api/v2.1/models.get_all", GET_ALL_PAGE, plan.seconds, 1, 1)
+            _check(f"get_all at {size}", result)
+            points[str(size)] = round(result.p50_ms, 2)
+    report.plot_scaling(points, out_dir / "get_all_scaling.png")
+    return {"get_all_scaling": points}
+
+
+def _drain(server: processes.ServerProcess) -> None:
+    """Wait out requests still queued after wrk stopped, so they do not slow the next measurement."""
+    requests.post(f"{server.url}/api/v2.1/models.get_all", json={"page_size": 1}, timeout=300)
+
+
+def _load_figures(key: str, result: wrk.LoadResult) -> dict[str, float]:
+    return {f"{key}_rps": result.rps, f"{key}_p50_ms": result.p50_ms, f"{key}_p99_ms": result.p99_ms}
+
+
+def _check(name: str, result: wrk.LoadResult) -> None:
+    if result.errors or not result.requests:
+        raise RuntimeError(f"{name}: {result.errors} failed of {result.requests} requests; the figures would lie")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short runs and smaller scaling sizes (under 2 minutes)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results", help="results folder")
+    args = parser.parse_args()
+    figures = run(QUICK if args.quick else FULL, args.out)
+    print((args.out / "latest.md").read_text())
+    print(f"figures: {args.out / 'latest.json'} ({len(figures)} keys)")
+
+
+if __name__ == "__main__":
+    main()

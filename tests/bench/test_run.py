@@ -1,0 +1,26 @@
+"""The benchmark suite's quick mode runs end to end, so the harness never rots.
+
+It asserts that figures were produced, never their values: speed is judged by `make bench`, not tests.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bench import run
+
+
+def test_quick_mode_writes_every_figure(tmp_path):
+    figures = run.run(run.QUICK, tmp_path, log=lambda message: None)
+    document = json.loads((tmp_path / "latest.json").read_text())
+    assert document["figures"] == figures
+    expected = [
+        "engine_vs_bare_falcon", "debug_ping_rps", "bare_falcon_rps", "db_find_one_rps",
+        "schema_load_ms", "schema_parse_cold_ms", "validate_us", "validate_us_naive",
+    ] + [f"models_{name}_{figure}" for name in ("get_by_id", "get_all", "create") for figure in ("rps", "p50_ms", "p99_ms")]  # fmt: skip
+    for key in expected:
+        assert isinstance(figures[key], (int, float)) and figures[key] > 0, key
+    assert sorted(figures["get_all_scaling"], key=int) == [str(size) for size in run.QUICK.scaling_sizes]
+    table = (tmp_path / "latest.md").read_text()
+    assert "`engine_vs_bare_falcon`" in table and document["machine"]["cores"] in table
+    assert (tmp_path / "get_all_scaling.png").read_bytes().startswith(b"\x89PNG")
