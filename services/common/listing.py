@@ -78,7 +78,7 @@ def plan_listing(request: dict[str, Any], spec: ListingSpec, scope: dict[str, An
     page = int(request.get("page") or 0)
     return Listing(
         filter=query,
-        projection=_projection(includes, excludes, spec.hidden_fields),
+        projection=_projection(includes),
         sort=_sort(request.get("order_by") or [], bool(search_text)),
         skip=page * page_size,
         limit=page_size,
@@ -173,12 +173,15 @@ def _only_fields(only_fields: list[str]) -> tuple[list[str], list[str]]:
     return includes, excludes
 
 
-def _projection(includes: list[str], excludes: list[str], hidden: tuple[str, ...]) -> dict[str, int] | None:
-    # Project whole top-level fields only; nested trimming happens in shape() for portability.
+def _projection(includes: list[str]) -> dict[str, int] | None:
+    """Inclusions only, of whole top-level fields: nested paths and exclusions are applied in shape().
+
+    The embedded database applies projections in Python, copying every document: an exclusion
+    costs it more (a third of a page's time) than sending the excluded field does.
+    """
     if includes:
         return {stored_name(name.split(".")[0]): 1 for name in includes}
-    dropped = [name for name in excludes if "." not in name] + [name for name in hidden if name not in excludes]
-    return {stored_name(name): 0 for name in dropped if name != "id"} or None
+    return None
 
 
 def _sort(order_by: list[str], has_text_search: bool) -> list[tuple[str, Any]]:
