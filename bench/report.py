@@ -70,6 +70,7 @@ def plot_scaling(points: dict[str, float], path: Path) -> None:
     axes.set_xlabel("models in the collection")
     axes.set_ylabel("p50 latency (ms)")
     axes.set_title("models.get_all: page of 50, project + tag filter, 2 sort keys")
+    axes.set_ylim(bottom=0)  # a zero baseline: the flatness is the finding
     axes.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
