@@ -13,6 +13,10 @@ import requests
 
 from server.embedded_db import free_port
 
+# The user every benchmark request runs as (auth.fixed_users of the server under test).
+BENCH_KEY = "BENCHACCESSKEY"
+BENCH_SECRET = "bench-secret-not-for-production"
+
 
 class ServerProcess:
     """A server subprocess on a free loopback port, ready once `ready_path` answers 200."""
@@ -49,14 +53,16 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
                 raise RuntimeError(f"no clean stop in {timeout_s} s:\n{self.tail()}") from None
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
         return self.process.returncode
 
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
     def __enter__(self):
         return self
@@ -71,6 +77,9 @@ def regista(data_dir: Path, log_path: Path, workers: int = 2, **overrides: str) 
     port, db_port = free_port("127.0.0.1"), free_port("127.0.0.1")
     env = {
         **os.environ,
+        "REGISTA__AUTH__FIXED_USERS": f"[{{name: bench, role: admin, company: bench, access_key: {BENCH_KEY}, "
+        f"secret_key: {BENCH_SECRET}}}]",
+        "REGISTA__AUTH__TOKEN_SECRET": BENCH_SECRET * 2,
         "REGISTA__EMBEDDED_DB__DATA_DIR": str(data_dir),
         "REGISTA__EMBEDDED_DB__PORT": str(db_port),
         "REGISTA__API__SCHEMA_CACHE_DIR": str(data_dir / "schema-cache"),
@@ -80,6 +89,10 @@ def regista(data_dir: Path, log_path: Path, workers: int = 2, **overrides: str) 
     command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", str(workers)]
     server = ServerProcess(command, env, log_path, "/api/debug.ping", port)
     server.db_uri = f"mongodb://127.0.0.1:{db_port}/regista"
+    login = requests.post(f"{server.url}/api/auth.login", auth=(BENCH_KEY, BENCH_SECRET), timeout=10).json()
+    server.auth = {"Authorization": f"Bearer {login['data']['token']}"}
+    me = requests.post(f"{server.url}/api/users.get_current_user", headers=server.auth, timeout=10).json()
+    server.company_id = me["data"]["user"]["company"]["id"]
     return server
 
 

@@ -69,7 +69,7 @@ def _http_figures(plan: Plan, scratch: Path, log) -> dict[str, Any]:
         for round_number in range(plan.rounds):
             log(f"bare Falcon against debug.ping, round {round_number + 1} of {plan.rounds}")
             references.append(wrk.post_json(f"{bare.url}/", {}, plan.seconds))
-            pings.append(wrk.post_json(f"{server.url}/api/v2.1/debug.ping", {}, plan.seconds))
+            pings.append(wrk.post_json(f"{server.url}/api/v2.1/debug.ping", {}, plan.seconds))  # open: no auth
         for result in references + pings:
             _check("debug.ping / bare Falcon", result)
         reference_rps = statistics.median(r.rps for r in references)
@@ -78,7 +78,7 @@ def _http_figures(plan: Plan, scratch: Path, log) -> dict[str, Any]:
         figures["debug_ping_rps"] = ping_rps
         figures["engine_vs_bare_falcon"] = round(ping_rps / reference_rps, 3)
         log(f"seeding {plan.models} models")
-        seed_models(server.db_uri, 0, plan.models)
+        seed_models(server.db_uri, server.company_id, 0, plan.models)
         measured = {
             "models_get_by_id": ("models.get_by_id", {"model": f"model-{plan.models // 2:07d}"}),
             "models_get_all": ("models.get_all", GET_ALL_PAGE),
@@ -86,7 +86,7 @@ def _http_figures(plan: Plan, scratch: Path, log) -> dict[str, Any]:
         }
         for key, (endpoint, body) in measured.items():
             log(key)
-            result = wrk.post_json(f"{server.url}/api/v2.1/{endpoint}", body, plan.seconds)
+            result = wrk.post_json(f"{server.url}/api/v2.1/{endpoint}", body, plan.seconds, headers=server.auth)
             _drain(server)
             _check(key, result)
             figures.update(_load_figures(key, result))
@@ -103,10 +103,11 @@ def _scaling(plan: Plan, scratch: Path, out_dir: Path, log) -> dict[str, Any]:
         for size in plan.scaling_sizes:
             log(f"get_all at {size} models")
             started = time.perf_counter()
-            seed_models(server.db_uri, present, size)
+            seed_models(server.db_uri, server.company_id, present, size)
             log(f"  seeded {size - present} in {time.perf_counter() - started:.1f} s")
             present = size
-            result = wrk.post_json(f"{server.url}/api/v2.1/models.get_all", GET_ALL_PAGE, plan.seconds, 1, 1)
+            url = f"{server.url}/api/v2.1/models.get_all"
+            result = wrk.post_json(url, GET_ALL_PAGE, plan.seconds, 1, 1, headers=server.auth)
             _check(f"get_all at {size}", result)
             points[str(size)] = round(result.p50_ms, 2)
     report.plot_scaling(points, out_dir / "get_all_scaling.png")
@@ -115,7 +116,7 @@ def _scaling(plan: Plan, scratch: Path, out_dir: Path, log) -> dict[str, Any]:
 
 def _drain(server: processes.ServerProcess) -> None:
     """Wait out requests still queued after wrk stopped, so they do not slow the next measurement."""
-    requests.post(f"{server.url}/api/v2.1/models.get_all", json={"page_size": 1}, timeout=300)
+    requests.post(f"{server.url}/api/v2.1/models.get_all", json={"page_size": 1}, headers=server.auth, timeout=300)
 
 
 def _load_figures(key: str, result: wrk.LoadResult) -> dict[str, float]:

@@ -8,15 +8,14 @@ import pymongo
 
 from services.models.documents import Model
 
-COMPANY = "regista"  # the default company every call runs as
 PROJECTS = [f"project-{n}" for n in range(10)]
 BASE_TIME = datetime(2026, 1, 1)
 
 
-def model_document(index: int) -> dict:
+def model_document(index: int, company: str) -> dict:
     model = Model(
         id=f"model-{index:07d}",
-        company=COMPANY,
+        company=company,
         user="bench",
         name=f"model {index:07d}",
         project=PROJECTS[index % len(PROJECTS)],
@@ -32,12 +31,12 @@ def model_document(index: int) -> dict:
     return model.to_mongo().to_dict()
 
 
-def seed_models(uri: str, start: int, stop: int, batch: int = 1000) -> None:
-    """Insert models number `start` to `stop - 1`."""
+def seed_models(uri: str, company: str, start: int, stop: int, batch: int = 1000) -> None:
+    """Insert models number `start` to `stop - 1` into `company`."""
     client = pymongo.MongoClient(uri)
     try:
         collection = client.get_default_database()[Model._meta["collection"]]
         for first in range(start, stop, batch):
-            collection.insert_many([model_document(i) for i in range(first, min(first + batch, stop))], ordered=False)
+            collection.insert_many([model_document(i, company) for i in range(first, min(first + batch, stop))], ordered=False)
     finally:
         client.close()

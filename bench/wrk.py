@@ -30,11 +30,14 @@ def require_wrk() -> str:
     return path
 
 
-def post_json(url: str, body: dict, seconds: float, threads: int = 2, connections: int = 16) -> LoadResult:
+def post_json(
+    url: str, body: dict, seconds: float, threads: int = 2, connections: int = 16, headers: dict | None = None
+) -> LoadResult:
     script = (
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = [==[{orjson.dumps(body).decode()}]==]\n"
+        + "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in (headers or {}).items())
+        + f"wrk.body = [==[{orjson.dumps(body).decode()}]==]\n"
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)

@@ -9,7 +9,9 @@ from typing import Any
 import falcon
 
 from server import envelope
+from server import __version__
 from server.access_log import AccessLog
+from server.auth import Authenticator, IdentityStore
 from server.call import ServerContext
 from server.config import DEFAULT_SCHEMA_DIR, Config
 from server.dispatch import Dispatcher, Handler
@@ -17,7 +19,7 @@ from server.errors import ApiError
 from server.schema import compiled
 from server.schema.compiled import CompiledSchema
 from server.schema.loader import SchemaError, SchemaProblem
-from server.schema.model import ApiSchema
+from server.schema.model import ApiSchema, format_version
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +42,25 @@ def create_app(
     schema: CompiledSchema | None = None,
     handlers: dict[str, Handler] | None = None,
     access_log: AccessLog | None = None,
+    identity_store: IdentityStore | None = None,
 ) -> falcon.App:
     """Build the WSGI app. Raises SchemaError when the schema or the handler table is inconsistent."""
     schema = schema if schema is not None else load_compiled_schema(config)
-    if handlers is None:
-        from services import handler_table  # the services depend on the engine, not the reverse
+    if handlers is None or identity_store is None:
+        # The services depend on the engine, not the reverse: their parts are looked up here, at run time.
+        from services import handler_table
+        from services.auth.store import DatabaseIdentityStore
 
-        handlers = handler_table()
+        handlers = handlers if handlers is not None else handler_table()
+        identity_store = identity_store if identity_store is not None else DatabaseIdentityStore()
     check_handlers(schema.api, handlers)
-    server = ServerContext(schema.api, config, database_kind)
+    authenticator = Authenticator(config, identity_store, format_version(schema.api.max_version), __version__)
+    if authenticator.uses_default_secret:
+        log.warning(
+            "SECURITY: auth.token_secret is the built-in default, so anyone can forge tokens. "
+            "Set REGISTA__AUTH__TOKEN_SECRET to a long random value before exposing this server."
+        )
+    server = ServerContext(schema.api, config, database_kind, authenticator)
     access_log = access_log if access_log is not None else AccessLog.from_config(config)
     dispatcher = Dispatcher(server, schema.validators, handlers, schema.catalogue, access_log)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from server.auth import Authenticator, Identity
 from server.config import Config
 from server.schema.model import ApiSchema, Version
 
@@ -15,6 +17,7 @@ class ServerContext:
     api: ApiSchema
     config: Config
     database_kind: str  # "embedded" or "mongodb"
+    authenticator: Authenticator
 
 
 @dataclass(slots=True)  # not frozen: frozen dataclasses cost microseconds per call to build
@@ -23,10 +26,35 @@ class Call:
     endpoint: str
     requested_version: Version | None  # None: the client asked for the latest
     actual_version: Version  # the schema version that validated the request
-    company: str
-    user: str
+    identity: Identity | None  # None only on endpoints open to anonymous callers (authorize: false)
     server: ServerContext
+
+    @property
+    def company(self) -> str:
+        return self.identity.company if self.identity else ""
+
+    @property
+    def user(self) -> str:
+        return self.identity.user if self.identity else ""
 
     @property
     def config(self) -> Config:
         return self.server.config
+
+
+@dataclass(frozen=True)
+class Cookie:
+    name: str
+    value: str
+    max_age: int  # seconds; 0 removes the cookie
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a handler returns when the answer needs more than data: cookies for the HTTP response.
+
+    Handlers never touch Falcon's response; the dispatcher applies these.
+    """
+
+    data: dict[str, Any]
+    cookies: tuple[Cookie, ...] = ()

@@ -31,6 +31,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (server.workers, default 2)")
     serve.add_argument("--config", metavar="PATH", help="HOCON file or folder merged over the defaults")
 
+    credentials = commands.add_parser("credentials", help="manage API key pairs", description="Manage API key pairs.")
+    credentials_commands = credentials.add_subparsers(dest="credentials_command", required=True, metavar="SUBCOMMAND")
+    create = credentials_commands.add_parser(
+        "create",
+        help="print a new key pair for a user",
+        description="Create a key pair for user NAME of a company and print it (the secret is shown only "
+        "now). The user is created, with --role, if the company has no user of that name. Works beside a "
+        "running server (it shares its embedded database) or alone.",
+    )
+    create.add_argument("--user", required=True, metavar="NAME", help="user name")
+    create.add_argument("--company", metavar="NAME", help="company name (default: auth.default_company)")
+    create.add_argument("--role", default="user", choices=["admin", "user", "guest"], help="role of a new user")
+    create.add_argument("--label", default="", help="label for the key pair")
+    create.add_argument("--config", metavar="PATH", help="HOCON file or folder merged over the defaults")
+
     schema = commands.add_parser("schema", help="schema tools", description="Schema tools.")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True, metavar="SUBCOMMAND")
     check = schema_commands.add_parser(
@@ -47,7 +62,29 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "schema":
         return schema_check(Path(args.dir))
+    if args.command == "credentials":
+        return create_credentials(args)
     return run_serve(args)
+
+
+def create_credentials(args: argparse.Namespace) -> int:
+    from server.runtime import database_session
+    from services.auth.store import create_credentials as store_credentials
+    from services.auth.store import ensure_company, ensure_user
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"regista: configuration error: {exc}", file=sys.stderr)
+        return 2
+    with database_session(config):
+        company_id = ensure_company(args.company or str(config.get("auth.default_company")))
+        user_id = ensure_user(company_id, args.user, args.role)
+        pair = store_credentials(user_id, company_id, args.label)
+    print(f"access_key: {pair.access_key}")
+    print(f"secret_key: {pair.secret_key}")
+    print("The secret key is shown only now; store it safely.", file=sys.stderr)
+    return 0
 
 
 def schema_check(folder: Path) -> int:
@@ -81,6 +118,9 @@ def run_serve(args: argparse.Namespace) -> int:
     configure_logging(config)
     try:
         serve(config)
+    except ConfigError as exc:
+        print(f"regista: configuration error: {exc}", file=sys.stderr)
+        return 2
     except SchemaError as exc:
         print(f"regista: the schema cannot be served: {exc}", file=sys.stderr)
         return 1

@@ -16,7 +16,8 @@ import falcon
 import orjson
 
 from server import envelope
-from server.call import Call, ServerContext
+from server.auth import Identity, check_role
+from server.call import Call, Reply, ServerContext
 from server.db import translate_db_error
 from server.errors import ApiError, ErrorCatalogue
 from server.access_log import AccessLog
@@ -51,8 +52,8 @@ class Dispatcher:
         self._max_body = int(config.get("api.max_body_bytes"))
         self._debug = bool(config.get("api.debug"))
         self._validate_responses = bool(config.get("api.validate_responses"))
-        self._company = str(config.get("api.default_company"))
-        self._user = str(config.get("api.default_user"))
+        self._authenticator = server.authenticator
+        self._cookie_secure = bool(config.get("auth.cookie_secure"))
         self._max_version_text = format_version(server.api.max_version)
         self._resolved: dict[tuple[str, str | None], tuple[EndpointVersion, Version | None]] = {}
 
@@ -63,7 +64,7 @@ class Dispatcher:
         try:
             spec, requested = self._resolve(endpoint, version)
             meta["actual_version"] = spec.version_text
-            data = self._run(call_id, spec, requested, req)
+            data = self._run(call_id, spec, requested, req, resp)
             body = envelope.render(call_id, meta, 200, 0, "OK", data)
             status, subcode = 200, 0
         except Exception as exc:  # every failure is answered in the envelope, never as a bare 500
@@ -111,7 +112,10 @@ class Dispatcher:
             )
         return spec, requested
 
-    def _run(self, call_id: str, spec: EndpointVersion, requested: Version | None, req: falcon.Request) -> Any:
+    def _run(
+        self, call_id: str, spec: EndpointVersion, requested: Version | None, req: falcon.Request, resp: falcon.Response
+    ) -> Any:
+        identity = self._identify(spec, req)
         data = self._request_data(req, spec)
         try:
             data = self._validators.validate_request(spec, data)
@@ -122,17 +126,33 @@ class Dispatcher:
             endpoint=spec.name,
             requested_version=requested,
             actual_version=spec.version,
-            company=self._company,
-            user=self._user,
+            identity=identity,
             server=self._server,
         )
         result = self._handlers[spec.name](call, data)
+        if isinstance(result, Reply):
+            for cookie in result.cookies:
+                resp.set_cookie(
+                    cookie.name, cookie.value, max_age=cookie.max_age, path="/",
+                    secure=self._cookie_secure, http_only=True, same_site="Lax",
+                )  # fmt: skip
+            result = result.data
         if self._validate_responses:
             try:
                 self._validators.validate_response(spec, orjson.loads(envelope.dumps(result)))
             except InvalidData as exc:
                 raise RuntimeError(f"{spec.name} v{spec.version_text} response violates its schema: {exc}") from None
         return result
+
+    def _identify(self, spec: EndpointVersion, req: falcon.Request) -> Identity | None:
+        """The caller's identity, enforcing the schema's access rules; None on open endpoints."""
+        if not spec.access.authorize:
+            return None
+        identity = self._authenticator.authenticate(
+            req.get_header("Authorization"), req.cookies.get(self._authenticator.cookie_name)
+        )
+        check_role(identity, spec.access, spec.name)
+        return identity
 
     def _request_data(self, req: falcon.Request, spec: EndpointVersion) -> Any:
         encoding = req.get_header("Content-Encoding")

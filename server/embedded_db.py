@@ -27,10 +27,27 @@ log = logging.getLogger(__name__)
 # Regista works around this release's known gaps (README, "Embedded database"): other releases may differ.
 PINNED_VERSION = "0.8.1"
 _PR_SET_PDEATHSIG = 1
+URI_FILE = "nx-27017.uri"
 
 
 class EmbeddedDbError(Exception):
     pass
+
+
+def running_uri(data_dir: str | os.PathLike) -> str | None:
+    """The URI of the embedded database a running server holds on `data_dir`; None if none runs."""
+    folder = Path(data_dir).resolve()
+    try:
+        with open(folder / "regista.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                uri_file = folder / URI_FILE
+                return uri_file.read_text().strip() if uri_file.exists() else None
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            return None
+    except FileNotFoundError:
+        return None
 
 
 def free_port(host: str) -> int:
@@ -93,11 +110,14 @@ class EmbeddedDatabase:
             pass_fds=(self._lock_file.fileno(),),
         )
         self._wait_until_up(timeout_s)
+        (self.data_dir / URI_FILE).write_text(self.uri)  # for `regista credentials` beside a running server
         log.info("embedded database nx-27017 %s on %s, data in %s", installed, self.uri, self.data_dir)
         return self.uri
 
     def stop(self, timeout_s: float = 10.0) -> None:
         process, self._process = self._process, None
+        if process is not None:
+            (self.data_dir / URI_FILE).unlink(missing_ok=True)
         if process is not None and process.poll() is None:
             process.terminate()
             try:

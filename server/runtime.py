@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import falcon
@@ -11,7 +13,7 @@ from gunicorn.app.base import BaseApplication
 from server import db
 from server.app import create_app
 from server.config import Config
-from server.embedded_db import EmbeddedDatabase
+from server.embedded_db import EmbeddedDatabase, running_uri
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ def serve(config: Config) -> None:
             uri = embedded.start(float(config.get("embedded_db.start_timeout_s")))
             log.info("database: embedded nx-27017 at %s (data folder %s)", uri, embedded.data_dir)
         app = create_app(config, kind)  # schema loaded, checked and compiled once, shared by forked workers
-        _prepare_database(uri, timeout_ms)
+        _prepare_database(config, uri, timeout_ms)
 
         def post_fork(server, worker) -> None:
             if embedded is not None:
@@ -61,6 +63,33 @@ def serve(config: Config) -> None:
         log.info("serving on http://%s", options["bind"])
         run_gunicorn(app, options)
     finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@contextmanager
+def database_session(config: Config) -> Iterator[str]:
+    """Connect this process to the configured database, for command-line tools; yields its kind.
+
+    The embedded database of a running server is shared (its URI is in the data folder); with no server
+    running, one is started for the session.
+    """
+    uri = str(config.get("mongodb.uri") or "")
+    timeout_ms = int(config.get("mongodb.server_selection_timeout_ms"))
+    embedded = None
+    if not uri:
+        uri = running_uri(config.get("embedded_db.data_dir")) or ""
+    if not uri:
+        embedded = EmbeddedDatabase(config.get("embedded_db.data_dir"), database=config.get("embedded_db.database"))
+        uri = embedded.start(float(config.get("embedded_db.start_timeout_s")))
+    try:
+        db.connect(uri, timeout_ms)
+        from services import document_classes
+
+        db.ensure_indexes(document_classes())
+        yield "mongodb" if config.get("mongodb.uri") else "embedded"
+    finally:
+        db.disconnect()
         if embedded is not None:
             embedded.stop()
 
@@ -88,12 +117,14 @@ def run_gunicorn(app: falcon.App, options: dict[str, Any]) -> None:
     _Gunicorn(app, options).run()
 
 
-def _prepare_database(uri: str, timeout_ms: int) -> None:
-    """Create indexes once, from the master, then drop the connection before workers fork."""
+def _prepare_database(config: Config, uri: str, timeout_ms: int) -> None:
+    """Indexes and start-up users, once, from the master; the connection is dropped before workers fork."""
     from services import document_classes
+    from services.auth.bootstrap import bootstrap_users
 
     db.connect(uri, timeout_ms)
     try:
         db.ensure_indexes(document_classes())
+        bootstrap_users(config)
     finally:
         db.disconnect()

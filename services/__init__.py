@@ -10,10 +10,12 @@ from typing import Any
 
 
 def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
-    from services import debug, models, server_info
+    from services import debug, models, server_info, users
+    from services.auth import handlers as auth
 
     table = {}
-    for service, module in (("debug", debug), ("server", server_info), ("models", models)):
+    services = (("auth", auth), ("debug", debug), ("models", models), ("server", server_info), ("users", users))
+    for service, module in services:
         for action, handler in module.HANDLERS.items():
             table[f"{service}.{action}"] = handler
     return table
@@ -21,8 +23,9 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
 
 def document_classes() -> list[type]:
     """Every stored document, so the runtime can create their indexes once at start-up."""
+    from services.auth.documents import Company, Credentials, RevokedToken, User
     from services.models.documents import Model
     from services.projects.documents import Project
     from services.tasks.documents import Task
 
-    return [Model, Project, Task]
+    return [Company, User, Credentials, RevokedToken, Model, Project, Task]

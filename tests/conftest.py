@@ -5,6 +5,7 @@ Tests talk to the same nx-27017 server, through the same pymongo code path, as p
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -63,31 +64,63 @@ def api_schema(compiled_schema) -> ApiSchema:
     return compiled_schema.api
 
 
+TEST_TOKEN_SECRET = "test-secret-" + "x" * 32
+
+
 @pytest.fixture(scope="session")
 def test_config():
-    return load_config(environ={}).with_overrides({"api.validate_responses": True, "api.debug": True})
+    return load_config(environ={}).with_overrides(
+        {
+            "api.validate_responses": True,
+            "api.debug": True,
+            "auth.token_secret": TEST_TOKEN_SECRET,
+            "auth.revocation_check_s": 0,  # revocations visible at once in tests
+        }
+    )
+
+
+def basic_auth(access_key: str, secret_key: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{access_key}:{secret_key}".encode()).decode()}
 
 
 class ApiClient:
     """Calls endpoints in-process and checks every answer's envelope and response schema."""
 
-    def __init__(self, schema: CompiledSchema, config):
+    def __init__(self, schema: CompiledSchema, config, headers: dict[str, str] | None = None):
         self.schema = schema
         self.config = config
+        self.headers = headers or {}
         self.client = falcon.testing.TestClient(create_app(config, "embedded", schema=schema))
         self.api_schema = schema.api
         self.validators = schema.validators
+        self.company = self.user = ""
+        self.keys = None
 
     def with_config(self, overrides: dict[str, Any]) -> "ApiClient":
-        """The same API served under changed configuration (e.g. as another company)."""
-        return ApiClient(self.schema, self.config.with_overrides(overrides))
+        """The same API and caller, served under changed configuration."""
+        client = ApiClient(self.schema, self.config.with_overrides(overrides), self.headers)
+        client.company, client.user, client.keys = self.company, self.user, self.keys
+        return client
+
+    def as_user(self, company: str = "regista", name: str = "tester", role: str = "user") -> "ApiClient":
+        """A client calling as that user (created with a key pair, logged in with a token)."""
+        from services.auth.store import create_credentials, ensure_company, ensure_user
+
+        company_id = ensure_company(company)
+        user_id = ensure_user(company_id, name, role)
+        keys = create_credentials(user_id, company_id)
+        token = self.call("auth.login", version=None, headers=basic_auth(keys.access_key, keys.secret_key))["token"]
+        client = ApiClient(self.schema, self.config, {"Authorization": f"Bearer {token}"})
+        client.company, client.user, client.keys = company_id, user_id, keys
+        return client
 
     def raw(self, endpoint: str, data: Any = None, version: str | None = "2.1", method: str = "POST", **kwargs):
         path = f"/api/v{version}/{endpoint}" if version else f"/api/{endpoint}"
+        headers = {**self.headers, **kwargs.pop("headers", {})}
         if data is not None:
             kwargs["body"] = orjson.dumps(data)
-            kwargs.setdefault("headers", {"Content-Type": "application/json"})
-        return self.client.simulate_request(method, path, **kwargs)
+            headers.setdefault("Content-Type", "application/json")
+        return self.client.simulate_request(method, path, headers=headers, **kwargs)
 
     def call(self, endpoint: str, data: Any = None, version: str | None = "2.1", **kwargs) -> dict[str, Any]:
         """The data of a successful call (asserting success and response-schema conformance)."""
@@ -120,5 +153,12 @@ class ApiClient:
 
 
 @pytest.fixture
-def api(clean_db, compiled_schema, test_config) -> ApiClient:
+def anonymous(clean_db, compiled_schema, test_config) -> ApiClient:
+    """A client that sends no credentials."""
     return ApiClient(compiled_schema, test_config)
+
+
+@pytest.fixture
+def api(anonymous) -> ApiClient:
+    """A client calling as user 'tester' (role user) of company 'regista'."""
+    return anonymous.as_user()

@@ -41,3 +41,36 @@ def test_a_broken_config_is_reported_not_raised(tmp_path, capsys):
     bad.write_text("server {")
     assert main(["serve", "--config", str(bad)]) == 2
     assert "configuration error" in capsys.readouterr().err
+
+
+def run_credentials_create(config_file, *args) -> dict[str, str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "credentials", "create", "--config", str(config_file), *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return dict(line.split(": ", 1) for line in result.stdout.splitlines())
+
+
+def stored_credentials(uri: str, access_key: str) -> tuple[dict, dict]:
+    import pymongo
+
+    database = pymongo.MongoClient(uri).get_default_database()
+    credentials = database["credentials"].find_one({"_id": access_key})
+    return credentials, database["users"].find_one({"_id": credentials["user"]})
+
+
+def test_credentials_create_alone_and_beside_a_running_database(tmp_path):
+    import hashlib
+
+    from server.embedded_db import EmbeddedDatabase
+
+    config_file = tmp_path / "regista.conf"
+    config_file.write_text(f'embedded_db.data_dir: "{tmp_path / "data"}"\n')
+    alone = run_credentials_create(config_file, "--user", "carol", "--company", "acme", "--role", "admin")
+    with EmbeddedDatabase(tmp_path / "data") as running:  # as a server would hold it
+        beside = run_credentials_create(config_file, "--user", "carol", "--company", "acme")
+        for pair in (alone, beside):
+            credentials, user = stored_credentials(running.uri, pair["access_key"])
+            assert credentials["secret_sha256"] == hashlib.sha256(pair["secret_key"].encode()).hexdigest()
+            assert (user["name"], user["role"]) == ("carol", "admin")  # the existing user keeps its role

@@ -8,15 +8,14 @@ from services.common.values import new_id, utcnow
 from services.projects.documents import Project
 from services.tasks.documents import Execution, ModelItem, Task, TaskModels
 
-COMPANY = "regista"  # the default company of the test configuration
-
-
 @pytest.fixture
-def make_task(clean_db):
-    def make(status="created", company=COMPANY, inputs=(), outputs=(), execution=None, **fields) -> Task:
+def make_task(api):
+    """Store a task of the `api` caller's company (or of `company`)."""
+
+    def make(status="created", company=None, inputs=(), outputs=(), execution=None, **fields) -> Task:
         task = Task(
             id=new_id(),
-            company=company,
+            company=api.company if company is None else company,
             name=fields.pop("name", "training run"),
             status=status,
             created=utcnow(),
@@ -34,9 +33,9 @@ def make_task(clean_db):
 
 
 @pytest.fixture
-def make_project(clean_db):
-    def make(name="vision", company=COMPANY) -> Project:
-        project = Project(id=new_id(), company=company, name=name, created=utcnow())
+def make_project(api):
+    def make(name="vision", company=None) -> Project:
+        project = Project(id=new_id(), company=api.company if company is None else company, name=name, created=utcnow())
         project.save(force_insert=True)
         return project
 

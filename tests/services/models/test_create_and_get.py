@@ -15,7 +15,7 @@ def test_create_then_get_by_id_returns_every_field(api, create_model):
     assert model["design"] == {"layers": [64, 128]}
     assert model["tags"] == ["prod"] and model["framework"] == "PyTorch" and model["comment"] == "first"
     assert model["ready"] is False  # the schema's default
-    assert model["company"] == "regista" and model["user"] == "regista"
+    assert model["company"] == api.company and model["user"] == api.user
     assert model["created"].endswith("+00:00")
 
 
@@ -62,7 +62,7 @@ def test_get_by_id_of_unknown_model(api):
 def test_public_models_are_readable_by_every_company_private_ones_are_not(api, create_model):
     public_id = create_model(name="public one", public=True)
     private_id = create_model(name="private one")
-    other = api.with_config({"api.default_company": "other-co"})
+    other = api.as_user(company="other-co")
     assert other.call("models.get_by_id", {"model": public_id})["model"]["company"] == ""
     hidden = other.error("models.get_by_id", {"model": private_id})
     missing = other.error("models.get_by_id", {"model": "does-not-exist"})

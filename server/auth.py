@@ -1,0 +1,154 @@
+"""Who is calling: credentials and tokens in, an Identity out; and whether that identity may call.
+
+Three ways in, as ClearML clients use them: `Authorization: Basic base64(access_key:secret)`,
+`Authorization: Bearer <token>` (a JWT signed HS256, issued by auth.login), and the token cookie that
+auth.login sets. Where credentials live is the IdentityStore's business (services/auth), so the engine
+depends on no service.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import jwt
+
+from server.config import Config
+from server.errors import ApiError
+from server.schema.model import Access
+
+log = logging.getLogger(__name__)
+
+# The built-in signing secret: fine for a laptop, a forgery kit in production (the server says so loudly).
+DEFAULT_TOKEN_SECRET = "regista-insecure-default-token-secret"
+SYSTEM_ROLE = "system"
+ROLES = ("system", "admin", "user", "guest")
+_ACTIVE_CACHE_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Identity:
+    user: str
+    user_name: str
+    role: str
+    company: str
+    company_name: str
+    access_key: str = ""  # the credentials it came through
+    token_id: str = ""  # set when it came through a token
+
+    def claims(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if k not in ("access_key", "token_id")}
+
+
+class IdentityStore(Protocol):
+    def identity_for_secret(self, access_key: str, secret: str) -> Identity | None:
+        """The identity of valid, unrevoked credentials; None otherwise."""
+
+    def token_active(self, access_key: str, token_id: str) -> bool:
+        """Whether a token's credentials are unrevoked and the token was not logged out."""
+
+
+class Authenticator:
+    def __init__(self, config: Config, store: IdentityStore, api_version: str, server_version: str):
+        self._store = store
+        self._secret = str(config.get("auth.token_secret"))
+        self.lifetime_s = int(config.get("auth.token_lifetime_s"))
+        self.cookie_name = str(config.get("auth.cookie_name"))
+        self._recheck_s = float(config.get("auth.revocation_check_s"))
+        self._api_version = api_version
+        self._server_version = server_version
+        self._active: dict[tuple[str, str], float] = {}  # (access key, token id) -> checked until
+
+    @property
+    def uses_default_secret(self) -> bool:
+        return self._secret == DEFAULT_TOKEN_SECRET
+
+    def authenticate(self, authorization: str | None, cookie: str | None) -> Identity:
+        """The caller's identity, or ApiError with the reference's 401 codes."""
+        if authorization:
+            scheme, _, value = authorization.strip().partition(" ")
+            if scheme.lower() == "bearer":
+                return self._from_token(value.strip())
+            if scheme.lower() == "basic":
+                return self._from_basic(value.strip())
+            raise ApiError("bad_auth_type", f"unsupported authorization scheme '{scheme}'; use Bearer or Basic")
+        if cookie:
+            return self._from_token(cookie)
+        raise ApiError("missing_credentials", "send Authorization: Basic or Bearer, or log in for a cookie")
+
+    def issue_token(self, identity: Identity, expiration_s: int | None = None) -> tuple[str, int]:
+        """A signed token for `identity` and its lifetime in seconds (capped by configuration)."""
+        lifetime = min(expiration_s, self.lifetime_s) if expiration_s else self.lifetime_s
+        now = int(time.time())
+        claims = {
+            "identity": identity.claims(),
+            "ak": identity.access_key,
+            "jti": os.urandom(12).hex(),
+            "api_version": self._api_version,
+            "server_version": self._server_version,
+            "iat": now,
+            "exp": now + lifetime,
+        }
+        return jwt.encode(claims, self._secret, algorithm="HS256"), lifetime
+
+    def forget(self, identity: Identity) -> None:
+        """Drop the cached check of a logged-out token (other processes notice within revocation_check_s)."""
+        self._active.pop((identity.access_key, identity.token_id), None)
+
+    def _from_basic(self, value: str) -> Identity:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise ApiError("invalid_credentials", "Basic credentials are not base64 of access_key:secret") from None
+        access_key, separator, secret = decoded.partition(":")
+        identity = self._store.identity_for_secret(access_key, secret) if separator and access_key else None
+        if identity is None:
+            raise ApiError("invalid_credentials", "unknown access key or wrong secret")
+        return identity
+
+    def _from_token(self, token: str) -> Identity:
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp", "iat"]})
+        except jwt.ExpiredSignatureError:
+            raise ApiError("invalid_token", "the token has expired; log in again") from None
+        except jwt.InvalidTokenError as exc:
+            raise ApiError("invalid_token", f"the token is not valid ({exc})") from None
+        identity = _identity_from_claims(claims)
+        if identity is None:
+            raise ApiError("invalid_token", "the token carries no identity")
+        if not self._active_now(identity):
+            raise ApiError("invalid_token", "the token was revoked or logged out")
+        return identity
+
+    def _active_now(self, identity: Identity) -> bool:
+        key = (identity.access_key, identity.token_id)
+        now = time.monotonic()
+        if self._active.get(key, 0.0) > now:
+            return True
+        if not self._store.token_active(*key):
+            return False
+        if len(self._active) >= _ACTIVE_CACHE_LIMIT:
+            self._active.clear()
+        self._active[key] = now + self._recheck_s
+        return True
+
+
+def check_role(identity: Identity, access: Access, endpoint: str) -> None:
+    if identity.role == SYSTEM_ROLE or "*" in access.allow_roles or identity.role in access.allow_roles:
+        return
+    raise ApiError("role_not_allowed", f"role '{identity.role}' may not call {endpoint}", role=identity.role)
+
+
+def _identity_from_claims(claims: dict[str, Any]) -> Identity | None:
+    raw = claims.get("identity")
+    fields = ("user", "user_name", "role", "company", "company_name")
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(f), str) for f in fields):
+        return None
+    if not isinstance(claims.get("ak"), str) or not isinstance(claims.get("jti"), str):
+        return None
+    return Identity(**{f: raw[f] for f in fields}, access_key=claims["ak"], token_id=claims["jti"])

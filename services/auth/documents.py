@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from mongoengine import DateTimeField, StringField
+
+from server.auth import ROLES
+from services.common.documents import RevisionedDocument
+
+
+class Company(RevisionedDocument):
+    meta = {"collection": "companies", "strict": False, "indexes": [{"fields": ["name"], "unique": True}]}
+
+    id = StringField(primary_key=True)
+    name = StringField(required=True, min_length=1)
+    created = DateTimeField()
+
+
+class User(RevisionedDocument):
+    meta = {"collection": "users", "strict": False, "indexes": [{"fields": ["company", "name"], "unique": True}]}
+
+    id = StringField(primary_key=True)
+    company = StringField(required=True)
+    name = StringField(required=True, min_length=1)
+    role = StringField(required=True, choices=ROLES)
+    created = DateTimeField()
+
+
+class Credentials(RevisionedDocument):
+    """An access key and the SHA-256 digest of its secret: the secret itself is never stored.
+
+    Secrets are random and high-entropy (not passwords), so a fast digest compared in constant time
+    resists guessing; a slow password hash would only slow every Basic-authenticated call.
+    """
+
+    meta = {"collection": "credentials", "strict": False, "indexes": ["user", "company"]}
+
+    id = StringField(primary_key=True)  # the access key
+    secret_sha256 = StringField(required=True)
+    user = StringField(required=True)
+    company = StringField(required=True)
+    label = StringField()
+    created = DateTimeField()
+    last_used = DateTimeField()
+    revoked = DateTimeField()
+
+
+class RevokedToken(RevisionedDocument):
+    """A token logged out before its expiry."""
+
+    meta = {"collection": "revoked_tokens", "strict": False, "indexes": ["expires"]}
+
+    id = StringField(primary_key=True)  # the token id (jti)
+    expires = DateTimeField(required=True)

@@ -1,0 +1,85 @@
+"""The auth service: tokens and key pairs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from server.call import Call, Cookie, Reply
+from server.errors import ApiError
+from services.auth.documents import Credentials, RevokedToken, User
+from services.auth.store import create_credentials as store_credentials
+from services.common.atomic import modify
+from services.common.values import to_api, utcnow
+
+ADMIN_ROLES = ("admin", "system")
+
+
+def login(call: Call, request: dict[str, Any]) -> Reply:
+    token, lifetime = call.server.authenticator.issue_token(call.identity, request.get("expiration_sec"))
+    if call.identity.access_key:
+        Credentials._get_collection().update_one({"_id": call.identity.access_key}, {"$currentDate": {"last_used": True}})
+    cookie = Cookie(call.server.authenticator.cookie_name, token, lifetime)
+    return Reply({"token": token}, (cookie,))
+
+
+def logout(call: Call, request: dict[str, Any]) -> Reply:
+    logged_out = False
+    if call.identity.token_id:
+        # Kept until the token would have expired anyway; every process stops accepting it within
+        # auth.revocation_check_s, this one at once.
+        expires = utcnow() + timedelta(seconds=call.server.authenticator.lifetime_s)
+        RevokedToken._get_collection().replace_one(
+            {"_id": call.identity.token_id}, {"_id": call.identity.token_id, "expires": expires}, upsert=True
+        )
+        call.server.authenticator.forget(call.identity)
+        logged_out = True
+    return Reply({"logged_out": logged_out}, (Cookie(call.server.authenticator.cookie_name, "", 0),))
+
+
+def create_credentials(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    user_id = request.get("user") or call.user
+    if user_id != call.user:
+        _require_admin(call, "create credentials for another user")
+        if User._get_collection().find_one({"_id": user_id, "company": call.company}, {"_id": 1}) is None:
+            raise ApiError("invalid_user_id", "no such user in your company", id=user_id)
+    pair = store_credentials(user_id, call.company, request.get("label", ""))
+    return {"credentials": {"access_key": pair.access_key, "secret_key": pair.secret_key, "label": request.get("label", "")}}
+
+
+def get_credentials(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    cursor = Credentials._get_collection().find(
+        {"user": call.user, "company": call.company, "revoked": {"$exists": False}},
+        {"created": 1, "last_used": 1, "label": 1},
+    ).sort([("created", 1), ("_id", 1)])
+    keys = []
+    for raw in cursor:
+        item = to_api(raw)
+        keys.append({"access_key": item.pop("id"), "label": item.get("label", ""), **item})
+    return {"credentials": keys}
+
+
+def revoke_credentials(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    scope = {"_id": request["access_key"], "company": call.company}
+    if call.identity.role not in ADMIN_ROLES:
+        scope["user"] = call.user  # other users' keys answer as unknown ones
+
+    def change(credentials: Credentials) -> None:
+        credentials.revoked = credentials.revoked or utcnow()
+
+    _, changed = modify(Credentials, scope, change)
+    return {"revoked": 1 if changed else 0}
+
+
+def _require_admin(call: Call, action: str) -> None:
+    if call.identity.role not in ADMIN_ROLES:
+        raise ApiError("role_not_allowed", f"only admins may {action}", role=call.identity.role)
+
+
+HANDLERS = {
+    "login": login,
+    "logout": logout,
+    "create_credentials": create_credentials,
+    "get_credentials": get_credentials,
+    "revoke_credentials": revoke_credentials,
+}
