@@ -115,6 +115,8 @@ class Dispatcher:
     def _run(
         self, call_id: str, spec: EndpointVersion, requested: Version | None, req: falcon.Request, resp: falcon.Response
     ) -> Any:
+        if spec.removed:
+            raise ApiError("endpoint_removed", spec.removed, endpoint=spec.name, version=spec.version_text)
         identity = self._identify(spec, req)
         data = self._request_data(req, spec)
         try:

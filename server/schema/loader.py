@@ -28,7 +28,7 @@ from server.schema.model import (
 
 SERVICE_KEYS = {"_description", "_definitions", "_default", "_references"}
 ACCESS_KEYS = {"internal", "authorize", "allow_roles"}
-VERSION_KEYS = {"description", "request", "response"}
+VERSION_KEYS = {"description", "request", "response", "deprecated", "removed"}
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -187,6 +187,17 @@ def _build_version(
         return None
     for unknown in sorted(set(spec) - VERSION_KEYS):
         problems.append(SchemaProblem(file, f"unknown key '{unknown}' (known: {sorted(VERSION_KEYS)})", name, key))
+    for marker in ("removed", "deprecated"):
+        if marker in spec and not (isinstance(spec[marker], str) and spec[marker].strip()):
+            problems.append(SchemaProblem(file, f"'{marker}' must say why and what to use instead", name, key))
+            return None
+    if "removed" in spec:
+        if {"request", "response"} & set(spec):
+            problems.append(SchemaProblem(file, "a removed version has no request or response", name, key))
+        return EndpointVersion(
+            name=name, version=parse_version(key), description=str(spec.get("description", "")),
+            request={}, response={}, access=access, source=file, removed=spec["removed"].strip(),
+        )  # fmt: skip
     schemas = {}
     for part in ("request", "response"):
         schema = spec.get(part)
@@ -206,6 +217,7 @@ def _build_version(
         response=schemas["response"],
         access=access,
         source=file,
+        deprecated=spec["deprecated"].strip() if "deprecated" in spec else None,
     )
 
 

@@ -47,6 +47,16 @@ class EndpointVersion:
     response: dict[str, Any]
     access: Access
     source: str
+    removed: str | None = None  # why and what to use instead: calls answer 301/1
+    deprecated: str | None = None  # still served; documentation says so
+
+    @property
+    def request_fields(self) -> frozenset[str] | None:
+        """The top-level request fields this version declares; None when it admits any."""
+        extra = self.request.get("additionalProperties")
+        if "properties" not in self.request or extra not in (None, False) or "patternProperties" in self.request:
+            return None
+        return frozenset(self.request["properties"])
 
     @property
     def version_text(self) -> str:

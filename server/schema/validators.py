@@ -67,7 +67,16 @@ class Validators:
         self._lock = threading.Lock()
 
     def validate_request(self, version: EndpointVersion, data: Any) -> Any:
-        return run_validator(self._requests[(version.name, version.version)], data)
+        """Validated data with defaults filled, narrowed to the fields the version declares.
+
+        Clients send fields of their own (the ClearML SDK adds "method"), and fields of other versions:
+        handlers see only what this version's schema defines, so a v2.1 call behaves as v2.1.
+        """
+        data = run_validator(self._requests[(version.name, version.version)], data)
+        fields = version.request_fields
+        if fields is not None and not fields.issuperset(data):
+            data = {key: value for key, value in data.items() if key in fields}
+        return data
 
     def validate_response(self, version: EndpointVersion, data: Any) -> Any:
         key = (version.name, version.version)
@@ -84,6 +93,8 @@ def _compile_requests(api: ApiSchema) -> dict[Key, CodeType]:
     compiled, problems = {}, []
     for endpoint in api.endpoints.values():
         for version in endpoint.versions:
+            if version.removed:
+                continue
             try:
                 compiled[(version.name, version.version)] = compile_code(version.request)
             except fastjsonschema.JsonSchemaDefinitionException as exc:

@@ -13,4 +13,6 @@ HANDLERS = {
     "update_for_task": task_links.update_for_task,
     "set_ready": task_links.set_ready,
     "delete": handlers.delete,
+    "add_or_update_metadata": handlers.add_or_update_metadata,
+    "delete_metadata": handlers.delete_metadata,
 }

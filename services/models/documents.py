@@ -46,3 +46,4 @@ class Model(RevisionedDocument):
     last_change = DateTimeField()
     last_iteration = IntField()
     ui_cache = DictField()
+    metadata = DictField()  # {key: {key, type, value}} (API 2.20)

@@ -7,6 +7,7 @@ from typing import Any
 from server.call import Call
 from server.errors import ApiError
 from services.common.atomic import modify
+from services.common import scroll
 from services.common.listing import ListingSpec, plan_listing, run_listing
 from services.common.tenancy import PUBLIC, readable, writable
 from services.common.values import new_id, parse_datetime, to_api, utcnow
@@ -24,6 +25,8 @@ LISTING = ListingSpec(
     text_search=True,
 )
 
+SCROLL_VERSION = (2, 15)  # get_all answers scroll ids from this version on
+
 # Marks an input-model reference whose model was deleted with force, so the task shows what it used.
 DELETED_PREFIX = "__DELETED__"
 
@@ -33,12 +36,28 @@ def get_by_id(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    listing = plan_listing(request, LISTING, readable(call), int(call.config.get("api.max_page_size")))
-    return {"models": run_listing(Model._get_collection(), listing)}
+    max_page_size = int(call.config.get("api.max_page_size"))
+    listing = plan_listing(request, LISTING, readable(call), max_page_size)
+    if call.actual_version < SCROLL_VERSION:
+        return {"models": run_listing(Model._get_collection(), listing)}
+    secret = str(call.config.get("auth.token_secret"))
+    fingerprint = scroll.query_fingerprint(request)
+    position = scroll.decode(secret, request["scroll_id"], fingerprint) if request.get("scroll_id") else 0
+    if request.get("scroll_id") or request.get("size"):
+        listing.skip, listing.limit = position, min(int(request.get("size") or max_page_size), max_page_size)
+        if request.get("scroll_id") and request.get("refresh_scroll"):
+            listing.skip, listing.limit = 0, position  # what the scroll returned so far, afresh
+    models = run_listing(Model._get_collection(), listing) if listing.limit else []
+    next_position = max(position, listing.skip + len(models))
+    return {"models": models, "scroll_id": scroll.encode(secret, next_position, fingerprint)}
 
 
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    fields = _model_fields(request, ("uri", "name", "comment", "tags", "framework", "design", "labels", "ready"))
+    fields = _model_fields(
+        request, ("uri", "name", "comment", "tags", "system_tags", "framework", "design", "labels", "ready")
+    )
+    if "metadata" in request:
+        fields["metadata"] = metadata_by_key(request["metadata"])
     references = {key: request[key] for key in ("project", "parent", "task") if request.get(key)}
     check_references(call, references)
     now = utcnow()
@@ -57,12 +76,15 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    editable = ("uri", "name", "comment", "tags", "framework", "design", "labels", "ready", "project", "parent", "task")
+    editable = (
+        "uri", "name", "comment", "tags", "system_tags", "framework", "design", "labels", "ready", "project",
+        "parent", "task",
+    )  # fmt: skip
     return _update_model(call, request, editable)
 
 
 def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    updatable = ("name", "comment", "tags", "ready", "created", "ui_cache", "project", "task")
+    updatable = ("name", "comment", "tags", "system_tags", "ready", "created", "ui_cache", "project", "task")
     return _update_model(call, request, updatable)
 
 
@@ -88,6 +110,35 @@ def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         modify(Task, {"_id": creator["_id"], **writable(call)}, lambda task: _drop_output(task, model_id))
     deleted = Model._get_collection().delete_one({"_id": model_id, **writable(call)}).deleted_count
     return {"deleted": bool(deleted), "url": model.get("uri")}
+
+
+def add_or_update_metadata(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    items = metadata_by_key(request["metadata"])
+    model = writable_model(call, request["model"])
+    current = {} if request.get("replace_metadata") else (model.get("metadata") or {})
+    _, changed = store_model_changes(call, model["_id"], {"metadata": {**current, **items}})
+    return {"updated": 1 if changed else 0}
+
+
+def delete_metadata(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    model = writable_model(call, request["model"])
+    current = model.get("metadata") or {}
+    remaining = {key: item for key, item in current.items() if key not in set(request["keys"])}
+    if remaining == current:
+        return {"updated": 0}
+    store_model_changes(call, model["_id"], {"metadata": remaining})
+    return {"updated": 1}
+
+
+def metadata_by_key(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Metadata items keyed by their key, as stored and returned; the last of duplicate keys wins."""
+    result = {}
+    for index, item in enumerate(items):
+        key = item["key"]
+        if key.startswith("$") or "." in key:  # stored as a document key: MongoDB's rules apply
+            raise ApiError("validation_error", f"error for field 'metadata.{index}.key': no '.' and no leading '$'")
+        result[key] = {"key": key, "type": item.get("type", ""), "value": item.get("value", "")}
+    return result
 
 
 def readable_model(call: Call, model_id: str) -> dict[str, Any]:

@@ -96,3 +96,21 @@ def test_a_folder_without_services(tmp_path):
     (tmp_path / "services").mkdir()
     with pytest.raises(SchemaError, match="no service files"):
         load_schema(tmp_path)
+
+
+def test_removed_and_deprecated_versions(tmp_path):
+    (tmp_path / "services").mkdir()
+    conf = tmp_path / "services" / "svc.conf"
+    conf.write_text(
+        '{ act { "2.1" { request { type: object }, response { type: object }, deprecated: "use svc.other" }\n'
+        '"2.5" { removed: "gone: use svc.other" } } }'
+    )
+    act = load_schema(tmp_path).endpoints["svc.act"]
+    assert act.resolve((2, 3)).deprecated == "use svc.other" and act.resolve((2, 3)).removed is None
+    assert act.resolve((2, 9)).removed == "gone: use svc.other"
+    conf.write_text('{ act { "2.1" { removed: "", request { type: object } } } }')
+    with pytest.raises(SchemaError, match="'removed' must say why and what to use instead"):
+        load_schema(tmp_path)
+    conf.write_text('{ act { "2.1" { removed: "gone", request { type: object } } } }')
+    with pytest.raises(SchemaError, match="a removed version has no request or response"):
+        load_schema(tmp_path)
