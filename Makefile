@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install serve test bench wrk check-schema clean
+.PHONY: install serve test bench wrk chromium check-schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ serve: $(STAMP)
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-test: $(STAMP) wrk
+# Headless Chromium renders the documentation page in the tests: Debian's package.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) wrk chromium
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # make bench: the whole suite; make bench QUICK=1: a reduced one (under 2 minutes).

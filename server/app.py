@@ -15,6 +15,7 @@ from server.auth import Authenticator, IdentityStore
 from server.call import ServerContext
 from server.config import DEFAULT_SCHEMA_DIR, Config
 from server.dispatch import Dispatcher, Handler
+from server.docs import DocsAssets, DocsPage, OpenApiResource
 from server.errors import ApiError
 from server.schema import compiled
 from server.schema.compiled import CompiledSchema
@@ -68,6 +69,10 @@ def create_app(
     app.req_options.strip_url_path_trailing_slash = True
     for route in API_ROUTES:
         app.add_route(route, dispatcher)
+    openapi = OpenApiResource(schema.api, schema.catalogue)
+    app.add_route("/api/openapi.json", openapi)
+    app.add_route("/api/docs", DocsPage(schema.api))
+    app.add_route("/api/docs/static/{name}", DocsAssets())
 
     def http_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError, params: Any) -> None:
         # Falcon's own errors (no route, wrong method) answer in the same envelope as ours.
@@ -76,11 +81,15 @@ def create_app(
         )
         _answer(resp, dispatcher, ApiError(name, exc.description or f"{req.method} {req.path}"), req.path)
 
+    def api_error(req: falcon.Request, resp: falcon.Response, exc: ApiError, params: Any) -> None:
+        _answer(resp, dispatcher, exc, req.path)  # raised outside the dispatcher (documentation routes)
+
     def unexpected_error(req: falcon.Request, resp: falcon.Response, exc: Exception, params: Any) -> None:
         _answer(resp, dispatcher, exc, req.path)
 
     app.add_error_handler(Exception, unexpected_error)
     app.add_error_handler(falcon.HTTPError, http_error)
+    app.add_error_handler(ApiError, api_error)
     return app
 
 

@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--label", default="", help="label for the key pair")
     create.add_argument("--config", metavar="PATH", help="HOCON file or folder merged over the defaults")
 
+    openapi = commands.add_parser(
+        "openapi", help="print the OpenAPI 3.1 document of an API version",
+        description="Print the OpenAPI 3.1 document generated from the schema for one API version.",
+    )  # fmt: skip
+    openapi.add_argument("--version", help="API version, e.g. 2.20 (default: the latest)")
+    openapi.add_argument("--dir", default=str(DEFAULT_SCHEMA_DIR), help="schema folder (default: %(default)s)")
+
     schema = commands.add_parser("schema", help="schema tools", description="Schema tools.")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True, metavar="SUBCOMMAND")
     check = schema_commands.add_parser(
@@ -64,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         return schema_check(Path(args.dir))
     if args.command == "credentials":
         return create_credentials(args)
+    if args.command == "openapi":
+        return print_openapi(args)
     return run_serve(args)
 
 
@@ -84,6 +93,24 @@ def create_credentials(args: argparse.Namespace) -> int:
     print(f"access_key: {pair.access_key}")
     print(f"secret_key: {pair.secret_key}")
     print("The secret key is shown only now; store it safely.", file=sys.stderr)
+    return 0
+
+
+def print_openapi(args: argparse.Namespace) -> int:
+    from server.errors import ApiError
+    from server.docs import OpenApiResource
+    from server.schema import compiled
+    from server.schema.loader import SchemaError
+
+    try:
+        schema = compiled.build(Path(args.dir))
+        sys.stdout.write(OpenApiResource(schema.api, schema.catalogue).document(args.version).decode() + "\n")
+    except SchemaError as exc:
+        print(f"{args.dir}: {exc}", file=sys.stderr)
+        return 1
+    except ApiError as exc:
+        print(f"regista: {exc.message}", file=sys.stderr)
+        return 2
     return 0
 
 
