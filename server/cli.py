@@ -62,11 +62,25 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit status 0 when it can be served, 1 with the list of problems otherwise.",
     )
     check.add_argument("dir", nargs="?", default=str(DEFAULT_SCHEMA_DIR), help="schema folder (default: %(default)s)")
+    diff = schema_commands.add_parser(
+        "diff",
+        help="list breaking and compatible changes between two schemas or two API versions",
+        description="Compare schema folder OLD with NEW (what clients of every version of OLD would see "
+        "change), or, with --from and --to, two API versions of OLD. Breaks a version acknowledges "
+        "(`breaking:` or `removed:` in the schema) are listed as deliberate. Exit status 1 when anything "
+        "else breaks.",
+    )
+    diff.add_argument("old", help="schema folder")
+    diff.add_argument("new", nargs="?", help="schema folder to compare with (omit with --from/--to)")
+    diff.add_argument("--from", dest="from_version", metavar="VERSION", help="older API version, e.g. 2.1")
+    diff.add_argument("--to", dest="to_version", metavar="VERSION", help="newer API version, e.g. 2.13")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "schema" and args.schema_command == "diff":
+        return schema_diff(args)
     if args.command == "schema":
         return schema_check(Path(args.dir))
     if args.command == "credentials":
@@ -112,6 +126,38 @@ def print_openapi(args: argparse.Namespace) -> int:
         print(f"regista: {exc.message}", file=sys.stderr)
         return 2
     return 0
+
+
+def schema_diff(args: argparse.Namespace) -> int:
+    from server.schema import diff
+    from server.schema.loader import SchemaError, load_schema
+    from server.schema.model import parse_version
+
+    try:
+        old = load_schema(Path(args.old))
+        if args.new:
+            changes = diff.diff_schemas(old, load_schema(Path(args.new)))
+        elif args.from_version and args.to_version:
+            changes = diff.diff_between(old, parse_version(args.from_version), parse_version(args.to_version))
+        else:
+            print("regista: give NEW, or --from and --to", file=sys.stderr)
+            return 2
+    except SchemaError as exc:
+        print(f"regista: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"regista: {exc}", file=sys.stderr)
+        return 2
+    groups = (
+        ("breaking", [c for c in changes if c.breaking and not c.deliberate]),
+        ("breaking, marked deliberate", [c for c in changes if c.deliberate]),
+        ("compatible", [c for c in changes if not c.breaking]),
+    )
+    for title, group in groups:
+        print(f"{title} ({len(group)}):")
+        for change in group:
+            print(f"  {change}")
+    return 1 if groups[0][1] else 0
 
 
 def schema_check(folder: Path) -> int:

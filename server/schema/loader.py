@@ -28,7 +28,7 @@ from server.schema.model import (
 
 SERVICE_KEYS = {"_description", "_definitions", "_default", "_references"}
 ACCESS_KEYS = {"internal", "authorize", "allow_roles"}
-VERSION_KEYS = {"description", "request", "response", "deprecated", "removed"}
+VERSION_KEYS = {"description", "request", "response", "deprecated", "removed", "breaking"}
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -187,7 +187,7 @@ def _build_version(
         return None
     for unknown in sorted(set(spec) - VERSION_KEYS):
         problems.append(SchemaProblem(file, f"unknown key '{unknown}' (known: {sorted(VERSION_KEYS)})", name, key))
-    for marker in ("removed", "deprecated"):
+    for marker in ("removed", "deprecated", "breaking"):
         if marker in spec and not (isinstance(spec[marker], str) and spec[marker].strip()):
             problems.append(SchemaProblem(file, f"'{marker}' must say why and what to use instead", name, key))
             return None
@@ -218,6 +218,7 @@ def _build_version(
         access=access,
         source=file,
         deprecated=spec["deprecated"].strip() if "deprecated" in spec else None,
+        breaking=spec["breaking"].strip() if "breaking" in spec else None,
     )
 
 

@@ -49,6 +49,7 @@ class EndpointVersion:
     source: str
     removed: str | None = None  # why and what to use instead: calls answer 301/1
     deprecated: str | None = None  # still served; documentation says so
+    breaking: str | None = None  # why this version deliberately breaks clients of the previous one
 
     @property
     def request_fields(self) -> frozenset[str] | None:
