@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from bench import processes
+from client import Client
 
 
 @pytest.fixture
@@ -35,6 +36,10 @@ def call(server, endpoint: str, data=None, method: str = "post", authenticated: 
     return body
 
 
+def client_for(server: processes.ServerProcess) -> Client:
+    return Client(server.url, processes.BENCH_KEY, processes.BENCH_SECRET, api_version="2.1")
+
+
 def embedded_processes(data_dir: Path) -> list[str]:
     listing = subprocess.run(["ps", "-eo", "args", "-ww"], capture_output=True, text=True).stdout
     return [line for line in listing.splitlines() if "nx_27017" in line and str(data_dir) in line]
@@ -47,8 +52,8 @@ def test_serve_persists_data_across_a_restart(tmp_path, start_server):
     assert info["database"] == "embedded" and info["api_version"] in info["api_versions"]
     denied = call(server, "v2.1/models.get_all", {}, authenticated=False)
     assert (denied["meta"]["result_code"], denied["meta"]["result_subcode"]) == (401, 20)
-    created = call(server, "v2.1/models.create", {"name": "persisted", "uri": "s3://m.pt", "labels": {"a": 1}})
-    model_id = created["data"]["id"]
+    client = client_for(server)
+    model_id = client.models.create(name="persisted", uri="s3://m.pt", labels={"a": 1})["id"]
     listed = call(server, "v2.1/models.get_all", method="get", params={"name": "^persisted$", "only_fields": "name"})
     assert listed["data"]["models"] == [{"id": model_id, "name": "persisted"}]
     bad = call(server, "v2.1/models.get_all", {"page": -1, "page_size": 1})
@@ -62,7 +67,7 @@ def test_serve_persists_data_across_a_restart(tmp_path, start_server):
     assert len(list((data_dir / "schema-cache").glob("schema-*.pickle"))) == 1  # the next start skips parsing
 
     server = start_server()
-    model = call(server, "v2.1/models.get_by_id", {"model": model_id})["data"]["model"]
+    model = client_for(server).models.get_by_id(model=model_id)["model"]
     assert (model["name"], model["uri"], model["labels"]) == ("persisted", "s3://m.pt", {"a": 1})
     assert server.stop() == 0
     log = (tmp_path / "server.log").read_text()
@@ -73,7 +78,7 @@ def test_serve_persists_data_across_a_restart(tmp_path, start_server):
 def test_the_embedded_database_dies_with_a_killed_master(tmp_path, start_server):
     data_dir = tmp_path / "data"
     server = start_server()
-    created = call(server, "v2.1/models.create", {"name": "acknowledged", "uri": "u", "labels": {}})
+    created = client_for(server).models.create(name="acknowledged", uri="u", labels={})
     assert embedded_processes(data_dir)
     server.process.send_signal(signal.SIGKILL)
     server.process.wait(10)
@@ -82,6 +87,6 @@ def test_the_embedded_database_dies_with_a_killed_master(tmp_path, start_server)
         time.sleep(0.2)
     assert embedded_processes(data_dir) == []
     server = start_server()  # the data folder is free again
-    model = call(server, "v2.1/models.get_by_id", {"model": created["data"]["id"]})["data"]["model"]
+    model = client_for(server).models.get_by_id(model=created["id"])["model"]
     assert model["name"] == "acknowledged"
     assert server.stop() == 0

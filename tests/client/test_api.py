@@ -1,0 +1,77 @@
+"""The Python client against a real server (in a thread, on the embedded database)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from socketserver import ThreadingMixIn
+
+import pytest
+
+from client import Client, RegistaError
+from server.app import create_app
+
+
+class ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server_url(api, compiled_schema, test_config):
+    config = test_config.with_overrides({"auth.token_lifetime_s": 1})
+    app = create_app(config, "embedded", schema=compiled_schema)
+    server = make_server("127.0.0.1", 0, app, server_class=ThreadingServer, handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def client(api, server_url, compiled_schema):
+    return Client(server_url, api.keys.access_key, api.keys.secret_key, api_version="2.13", schema=compiled_schema)
+
+
+def test_calls_run_at_the_pinned_version(client):
+    created = client.models.create(name="resnet", uri="s3://m.pt", labels={}, system_tags=["x"])
+    assert client.models.get_all(system_tags=["x"], page=0, page_size=50)["models"][0]["id"] == created["id"]
+    assert "scroll_id" not in client.models.get_all()  # 2.15 is not 2.13
+
+
+def test_requests_are_validated_before_sending(client):
+    with pytest.raises(RegistaError) as caught:
+        client.models.get_all(page=1)
+    assert (caught.value.result_code, caught.value.result_subcode, caught.value.local) == (400, 12, True)
+    assert caught.value.error_data == {"field": "page_size"} and client.logins == 0  # nothing was sent
+    with pytest.raises(RegistaError) as caught:
+        client.models.add_or_update_metadata(model="m", metadata=[])  # a 2.20 endpoint
+    assert caught.value.result_code == 404 and caught.value.local
+    with pytest.raises(AttributeError):
+        client.nothing.here()
+
+
+def test_server_errors_are_typed(client):
+    with pytest.raises(RegistaError) as caught:
+        client.models.get_by_id(model="missing")
+    assert (caught.value.result_code, caught.value.result_subcode, caught.value.local) == (400, 201, False)
+    assert caught.value.error_data == {"id": "missing"}
+
+
+def test_an_expired_token_is_renewed_once(client):
+    client.models.get_all()
+    assert client.logins == 1
+    time.sleep(2.1)  # the server's tokens live one second here
+    assert client.models.get_all() == {"models": []}
+    assert client.logins == 2
+
+
+def test_wrong_credentials(server_url, compiled_schema):
+    client = Client(server_url, "NOPE", "nope", schema=compiled_schema)
+    with pytest.raises(RegistaError) as caught:
+        client.debug.ping()  # even an open endpoint: the client logs in first
+    assert (caught.value.result_code, caught.value.result_subcode) == (401, 22)
