@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from server.auth import Authenticator, IdentityStore
 from server.call import ServerContext
 from server.config import DEFAULT_SCHEMA_DIR, Config
 from server.dispatch import Dispatcher, Handler
+from server.mlflow_dispatch import PREFIX as MLFLOW_PREFIX
+from server.mlflow_dispatch import MlflowDispatcher, MlflowNotFound
 from server.docs import DocsAssets, DocsPage, OpenApiResource
 from server.errors import ApiError
 from server.schema import compiled
@@ -37,6 +40,13 @@ def load_compiled_schema(config: Config) -> CompiledSchema:
     return compiled.load(schema_dir(config), Path(cache_dir) if cache_dir else None)
 
 
+def load_mlflow_schema(config: Config) -> CompiledSchema:
+    """schema/mlflow: MLflow's REST API, sharing the main error catalogue."""
+    cache_dir = config.get("api.schema_cache_dir", "")
+    folder = schema_dir(config)
+    return compiled.load(folder / "mlflow", Path(cache_dir) if cache_dir else None, folder / "errors.conf")
+
+
 def create_app(
     config: Config,
     database_kind: str,
@@ -44,6 +54,7 @@ def create_app(
     handlers: dict[str, Handler] | None = None,
     access_log: AccessLog | None = None,
     identity_store: IdentityStore | None = None,
+    mlflow_schema: CompiledSchema | None = None,
 ) -> falcon.App:
     """Build the WSGI app. Raises SchemaError when the schema or the handler table is inconsistent."""
     schema = schema if schema is not None else load_compiled_schema(config)
@@ -69,6 +80,7 @@ def create_app(
     app.req_options.strip_url_path_trailing_slash = True
     for route in API_ROUTES:
         app.add_route(route, dispatcher)
+    _add_mlflow(app, server, mlflow_schema or load_mlflow_schema(config), access_log)
     openapi = OpenApiResource(schema.api, schema.catalogue)
     app.add_route("/api/openapi.json", openapi)
     app.add_route("/api/docs", DocsPage(schema.api))
@@ -91,6 +103,16 @@ def create_app(
     app.add_error_handler(falcon.HTTPError, http_error)
     app.add_error_handler(ApiError, api_error)
     return app
+
+
+def _add_mlflow(app: falcon.App, server: ServerContext, schema: CompiledSchema, access_log: AccessLog) -> None:
+    from services.mlflow import handler_table  # services are looked up at run time, as above
+
+    handlers = handler_table()
+    check_handlers(schema.api, handlers)
+    dispatcher = MlflowDispatcher(server, schema.validators, handlers, schema.catalogue, schema.api.endpoints, access_log)
+    app.add_route(MLFLOW_PREFIX + "/{group}/{action}", dispatcher)
+    app.add_sink(MlflowNotFound(), prefix=re.compile(r"^/api/[23]\.0/mlflow(-artifacts)?(/|$)"))
 
 
 def _answer(resp: falcon.Response, dispatcher: Dispatcher, exc: Exception, path: str) -> None:

@@ -60,6 +60,11 @@ def compiled_schema() -> CompiledSchema:
 
 
 @pytest.fixture(scope="session")
+def mlflow_schema() -> CompiledSchema:
+    return compiled.build(DEFAULT_SCHEMA_DIR / "mlflow", DEFAULT_SCHEMA_DIR / "errors.conf")
+
+
+@pytest.fixture(scope="session")
 def api_schema(compiled_schema) -> ApiSchema:
     return compiled_schema.api
 
@@ -68,9 +73,10 @@ TEST_TOKEN_SECRET = "test-secret-" + "x" * 32
 
 
 @pytest.fixture(scope="session")
-def test_config():
+def test_config(tmp_path_factory):
     return load_config(environ={}).with_overrides(
         {
+            "api.schema_cache_dir": str(tmp_path_factory.mktemp("schema-cache")),
             "api.validate_responses": True,
             "api.debug": True,
             "auth.token_secret": TEST_TOKEN_SECRET,
@@ -86,11 +92,12 @@ def basic_auth(access_key: str, secret_key: str) -> dict[str, str]:
 class ApiClient:
     """Calls endpoints in-process and checks every answer's envelope and response schema."""
 
-    def __init__(self, schema: CompiledSchema, config, headers: dict[str, str] | None = None):
+    def __init__(self, schema: CompiledSchema, config, headers: dict[str, str] | None = None, mlflow=None):
         self.schema = schema
         self.config = config
         self.headers = headers or {}
-        self.client = falcon.testing.TestClient(create_app(config, "embedded", schema=schema))
+        self.mlflow = mlflow
+        self.client = falcon.testing.TestClient(create_app(config, "embedded", schema=schema, mlflow_schema=mlflow))
         self.api_schema = schema.api
         self.validators = schema.validators
         self.company = self.user = ""
@@ -98,7 +105,7 @@ class ApiClient:
 
     def with_config(self, overrides: dict[str, Any]) -> "ApiClient":
         """The same API and caller, served under changed configuration."""
-        client = ApiClient(self.schema, self.config.with_overrides(overrides), self.headers)
+        client = ApiClient(self.schema, self.config.with_overrides(overrides), self.headers, self.mlflow)
         client.company, client.user, client.keys = self.company, self.user, self.keys
         return client
 
@@ -110,7 +117,7 @@ class ApiClient:
         user_id = ensure_user(company_id, name, role)
         keys = create_credentials(user_id, company_id)
         token = self.call("auth.login", version=None, headers=basic_auth(keys.access_key, keys.secret_key))["token"]
-        client = ApiClient(self.schema, self.config, {"Authorization": f"Bearer {token}"})
+        client = ApiClient(self.schema, self.config, {"Authorization": f"Bearer {token}"}, self.mlflow)
         client.company, client.user, client.keys = company_id, user_id, keys
         return client
 
@@ -153,9 +160,9 @@ class ApiClient:
 
 
 @pytest.fixture
-def anonymous(clean_db, compiled_schema, test_config) -> ApiClient:
+def anonymous(clean_db, compiled_schema, mlflow_schema, test_config) -> ApiClient:
     """A client that sends no credentials."""
-    return ApiClient(compiled_schema, test_config)
+    return ApiClient(compiled_schema, test_config, mlflow=mlflow_schema)
 
 
 @pytest.fixture

@@ -40,31 +40,38 @@ class CompiledSchema:
     catalogue: ErrorCatalogue
 
 
-def build(schema_dir: Path) -> CompiledSchema:
-    """Parse, check and compile everything (raises SchemaError listing every problem)."""
+def build(schema_dir: Path, catalogue_file: Path | None = None) -> CompiledSchema:
+    """Parse, check and compile everything (raises SchemaError listing every problem).
+
+    The error catalogue is the folder's errors.conf unless another is given (the MLflow schema shares
+    the main one).
+    """
     api = load_schema(schema_dir)
-    return CompiledSchema(api, Validators(api), ErrorCatalogue.load(schema_dir / CATALOGUE_FILE))
+    catalogue = ErrorCatalogue.load(catalogue_file or schema_dir / CATALOGUE_FILE)
+    return CompiledSchema(api, Validators(api), catalogue)
 
 
-def load(schema_dir: Path, cache_dir: Path | None) -> CompiledSchema:
-    """`build`, or its cached result when no file of the folder changed since it was cached."""
+def load(schema_dir: Path, cache_dir: Path | None, catalogue_file: Path | None = None) -> CompiledSchema:
+    """`build`, or its cached result when no file it reads changed since it was cached."""
     if cache_dir is None:
-        return build(schema_dir)
-    cache_file = Path(cache_dir) / f"schema-{fingerprint(schema_dir)}.pickle"
+        return build(schema_dir, catalogue_file)
+    prefix = f"schema-{Path(schema_dir).name}-"
+    cache_file = Path(cache_dir) / f"{prefix}{fingerprint(schema_dir, catalogue_file)}.pickle"
     cached = _read(cache_file)
     if cached is not None:
         return cached
-    compiled = build(schema_dir)
-    _write(cache_file, compiled)
+    compiled = build(schema_dir, catalogue_file)
+    _write(cache_file, compiled, prefix)
     return compiled
 
 
-def fingerprint(schema_dir: Path) -> str:
+def fingerprint(schema_dir: Path, catalogue_file: Path | None = None) -> str:
     digest = hashlib.sha256()
     versions = (__version__, sys.version, metadata.version("fastjsonschema"), metadata.version("pyhocon"))
     digest.update(repr(versions).encode())
-    for path in sorted(Path(schema_dir).rglob("*.conf")):
-        digest.update(str(path.relative_to(schema_dir)).encode() + b"\0")
+    files = sorted(Path(schema_dir).rglob("*.conf")) + ([Path(catalogue_file)] if catalogue_file else [])
+    for path in files:
+        digest.update(str(path.resolve()).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:32]
 
@@ -82,7 +89,7 @@ def _read(cache_file: Path) -> CompiledSchema | None:
         return None
 
 
-def _write(cache_file: Path, compiled: CompiledSchema) -> None:
+def _write(cache_file: Path, compiled: CompiledSchema, prefix: str) -> None:
     payload = {
         "api": compiled.api,
         "request_code": {key: marshal.dumps(code) for key, code in compiled.validators.request_code.items()},
@@ -93,7 +100,7 @@ def _write(cache_file: Path, compiled: CompiledSchema) -> None:
         with tempfile.NamedTemporaryFile(dir=cache_file.parent, delete=False, suffix=".tmp") as handle:
             handle.write(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(handle.name, cache_file)  # atomic: concurrent starts never read half a file
-        for stale in cache_file.parent.glob("schema-*.pickle"):
+        for stale in cache_file.parent.glob(f"{prefix}*.pickle"):
             if stale != cache_file:
                 stale.unlink(missing_ok=True)
     except OSError as exc:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mongoengine import DateTimeField, StringField
+from mongoengine import DateTimeField, DictField, ListField, StringField
 
 from services.common.documents import RevisionedDocument
 
@@ -19,3 +19,6 @@ class Project(RevisionedDocument):
     description = StringField()
     created = DateTimeField()
     last_update = DateTimeField()
+    tags = ListField(StringField())
+    system_tags = ListField(StringField())  # "archived": deleted (restorable)
+    properties = DictField()  # {escaped key: {key, value}}: MLflow experiment tags

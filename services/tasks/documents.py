@@ -53,7 +53,7 @@ class Task(RevisionedDocument):
     meta = {
         "collection": "tasks",
         "strict": False,
-        "indexes": [("company", "project"), ("company", "models.input.model")],
+        "indexes": [("company", "project"), ("company", "models.input.model"), "project", "-created"],
     }
 
     id = StringField(primary_key=True)
@@ -75,3 +75,11 @@ class Task(RevisionedDocument):
     system_tags = ListField(StringField())
     models = EmbeddedDocumentField(TaskModels, default=TaskModels)
     execution = EmbeddedDocumentField(Execution, default=Execution)
+    comment = StringField()
+    completed = DateTimeField()
+    # {section: {escaped name: {section, name, value, type}}}; MLflow params live in section "General".
+    hyperparams = DictField()
+    # Key-value properties ({escaped key: {key, value}}): MLflow run tags.
+    properties = DictField()
+    # Latest value per scalar: {metric hash: {variant hash: {metric, variant, value, iter, timestamp, min, max}}}.
+    last_metrics = DictField()

@@ -24,9 +24,9 @@ def builds(monkeypatch):
     calls = []
     real_build = compiled.build
 
-    def counting_build(folder):
+    def counting_build(folder, *args):
         calls.append(folder)
-        return real_build(folder)
+        return real_build(folder, *args)
 
     monkeypatch.setattr(compiled, "build", counting_build)
     return calls

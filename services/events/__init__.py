@@ -1,0 +1,1 @@
+"""The scalar store shared by the MLflow API and, later, ClearML-style events."""

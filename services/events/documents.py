@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from mongoengine import DateTimeField, IntField, ListField, StringField
+
+from services.common.documents import RevisionedDocument
+
+
+class ScalarChunk(RevisionedDocument):
+    """The points of one scalar (task, metric, variant) reported in one call, never updated.
+
+    An append-only layout: a batch of a thousand points of one metric is one insert, a single point is one
+    small document, and nothing is read back to write (no read-modify-write of buckets). History reads
+    gather a scalar's chunks through the (task, metric, variant) index.
+    """
+
+    meta = {"collection": "scalar_chunks", "strict": False, "indexes": [("task", "metric", "variant", "first_iter")]}
+
+    id = StringField(primary_key=True)
+    company = StringField(required=True)
+    task = StringField(required=True)
+    metric = StringField(required=True)
+    variant = StringField(required=True)
+    first_iter = IntField()
+    iters = ListField(IntField())
+    # Floats, or "NaN" / "Infinity" / "-Infinity": the embedded database's JSON storage has no non-finite numbers.
+    values = ListField()
+    timestamps = ListField(IntField())  # milliseconds since the epoch
+    created = DateTimeField()

@@ -1,0 +1,96 @@
+"""Writing and reading scalar series, and keeping each task's latest values."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from services.common.atomic import modify
+from services.common.keys import hash_key
+from services.common.values import new_id, utcnow
+from services.events.documents import ScalarChunk
+from services.tasks.documents import Task
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+@dataclass(frozen=True)
+class Point:
+    metric: str
+    variant: str
+    iter: int
+    value: float
+    timestamp: int  # ms
+
+
+def encode_value(value: float) -> float | str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def decode_value(value: float | str) -> float:
+    return _NON_FINITE[value] if isinstance(value, str) else float(value)
+
+
+def append(company: str, task_id: str, points: list[Point]) -> None:
+    """Store points (one chunk per scalar) and raise the task's latest values where they are newer."""
+    if not points:
+        return
+    series: dict[tuple[str, str], list[Point]] = defaultdict(list)
+    for point in points:
+        series[(point.metric, point.variant)].append(point)
+    now = utcnow()
+    chunks = [
+        ScalarChunk(
+            id=new_id(), company=company, task=task_id, metric=metric, variant=variant,
+            first_iter=min(p.iter for p in group), iters=[p.iter for p in group],
+            values=[encode_value(p.value) for p in group], timestamps=[p.timestamp for p in group], created=now,
+        ).to_mongo()
+        for (metric, variant), group in series.items()
+    ]  # fmt: skip
+    ScalarChunk._get_collection().insert_many(chunks, ordered=False)
+    latest = {key: max(group, key=lambda p: (p.iter, p.timestamp)) for key, group in series.items()}
+
+    def change(task: Task) -> None:
+        metrics = dict(task.last_metrics or {})
+        for (metric, variant), point in latest.items():
+            variants = dict(metrics.get(hash_key(metric), {}))
+            current = variants.get(hash_key(variant))
+            values = [p.value for p in series[(metric, variant)] if not math.isnan(p.value)]
+            entry = dict(current or {"metric": metric, "variant": variant})
+            if values:
+                low, high = min(values), max(values)
+                entry["min_value"] = min(low, entry.get("min_value", low))
+                entry["max_value"] = max(high, entry.get("max_value", high))
+            if current is None or (point.iter, point.timestamp) >= (current["iter"], current["timestamp"]):
+                entry.update(value=encode_value(point.value), iter=point.iter, timestamp=point.timestamp)
+            variants[hash_key(variant)] = {k: encode_value(v) if isinstance(v, float) else v for k, v in entry.items()}
+            metrics[hash_key(metric)] = variants
+        task.last_metrics = metrics
+        task.last_iteration = max(task.last_iteration or 0, max(p.iter for p in points))
+        task.last_update = now
+
+    modify(Task, {"_id": task_id, "company": company}, change)
+
+
+def history(task_id: str, metric: str, variant: str) -> list[tuple[int, float, int]]:
+    """(iter, value, timestamp) of one scalar, ordered by iteration then time."""
+    points = []
+    for chunk in ScalarChunk._get_collection().find({"task": task_id, "metric": metric, "variant": variant}):
+        points.extend(zip(chunk["iters"], map(decode_value, chunk["values"]), chunk["timestamps"]))
+    points.sort(key=lambda p: (p[0], p[2]))
+    return points
+
+
+def latest_values(task: dict[str, Any]) -> list[dict[str, Any]]:
+    """The task's latest value of every scalar: {metric, variant, value, iter, timestamp, ...}."""
+    result = []
+    for variants in (task.get("last_metrics") or {}).values():
+        for entry in variants.values():
+            result.append({**entry, "value": decode_value(entry["value"])})
+    return result

@@ -1,0 +1,192 @@
+"""MLflow runs, stored as tasks; their metrics go to the shared scalar store."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from server.call import Call
+from server.errors import ApiError
+from services.common.atomic import modify
+from services.common.keys import escape_key
+from services.common.tenancy import writable
+from services.common.values import new_id, utcnow
+from services.events import scalars
+from services.mlflow import shapes
+from services.mlflow.common import check_key, find_experiment, find_run, run_id_of
+from services.tasks.documents import Task, TaskStatus
+
+MAX_PARAM_LENGTH = 6000
+MAX_TAG_LENGTH = 8000
+BATCH_LIMITS = {"metrics": 1000, "params": 100, "tags": 100}
+MAX_BATCH_TOTAL = 1000
+_FINAL = {TaskStatus.completed, TaskStatus.failed, TaskStatus.stopped}
+
+
+def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    experiment = find_experiment(call, request.get("experiment_id") or "0")
+    tags = {t["key"]: t.get("value", "") for t in request.get("tags", [])}
+    name = request.get("run_name") or tags.get(shapes.RUN_NAME_TAG) or f"run-{new_id()[:8]}"
+    tags[shapes.RUN_NAME_TAG] = name
+    started = shapes.from_millis(request["start_time"]) if request.get("start_time") else utcnow()
+    task = Task(
+        id=new_id(), company=call.company, user=request.get("user_id") or call.user, name=name,
+        project=experiment["_id"], type="training", status=TaskStatus.in_progress, created=utcnow(),
+        started=started, last_update=utcnow(), properties=_properties({}, tags),
+    )  # fmt: skip
+    task.save(force_insert=True)
+    return {"run": shapes.run(Task._get_collection().find_one({"_id": task.id}))}
+
+
+def get(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    return {"run": shapes.run(find_run(call, run_id_of(request)))}
+
+
+def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    def change(task: Task) -> None:
+        if request.get("status"):
+            task.status = shapes.MLFLOW_TO_STATUS[request["status"]]
+            task.status_changed = utcnow()
+        if request.get("end_time"):
+            task.completed = shapes.from_millis(request["end_time"])
+        elif task.status in _FINAL and task.completed is None:
+            task.completed = utcnow()
+        if request.get("run_name"):
+            task.name = request["run_name"]
+            task.properties = _properties(task.properties, {shapes.RUN_NAME_TAG: request["run_name"]})
+        task.last_update = utcnow()
+
+    return {"run_info": shapes.run_info(_modify_run(call, run_id_of(request), change, allow_deleted=True))}
+
+
+def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    return _set_deleted(call, request["run_id"], True)
+
+
+def restore(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    return _set_deleted(call, request["run_id"], False)
+
+
+def log_metric(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    run = _active_run(call, run_id_of(request))
+    scalars.append(call.company, run["_id"], [_point(request)])
+    return {}
+
+
+def log_parameter(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    _log(call, run_id_of(request), params=[request])
+    return {}
+
+
+def set_tag(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    _log(call, run_id_of(request), tags=[request])
+    return {}
+
+
+def delete_tag(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    key = request["key"]
+
+    def change(task: Task) -> None:
+        properties = dict(task.properties or {})
+        if properties.pop(escape_key(key), None) is None:
+            raise ApiError("resource_does_not_exist", f"No tag with name: {key} in run with id {task.id}")
+        task.properties = properties
+
+    _modify_run(call, request["run_id"], change)
+    return {}
+
+
+def log_batch(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    parts = {name: request.get(name, []) for name in BATCH_LIMITS}
+    for name, limit in BATCH_LIMITS.items():
+        if len(parts[name]) > limit:
+            raise ApiError("invalid_parameter_value", f"A batch logging request can contain at most {limit} {name}, got {len(parts[name])}")
+    if sum(map(len, parts.values())) > MAX_BATCH_TOTAL:
+        raise ApiError("invalid_parameter_value", f"A batch logging request can contain at most {MAX_BATCH_TOTAL} metrics, params and tags in all")
+    keys = [p["key"] for p in parts["params"]]
+    if len(keys) != len(set(keys)):
+        raise ApiError("invalid_parameter_value", "Duplicate parameter keys have been submitted")
+    run_id = run_id_of(request)
+    points = [_point(metric) for metric in parts["metrics"]]
+    if parts["params"] or parts["tags"]:
+        _log(call, run_id, params=parts["params"], tags=parts["tags"])
+    if points:
+        scalars.append(call.company, _active_run(call, run_id)["_id"], points)
+    elif not (parts["params"] or parts["tags"]):
+        _active_run(call, run_id)
+    return {}
+
+
+def _log(call: Call, run_id: str, params: list[dict] = (), tags: list[dict] = ()) -> None:
+    """Params (immutable) and tags, in one atomic write of the run."""
+    params = [(check_key(p["key"], "Param"), str(p.get("value", ""))[:MAX_PARAM_LENGTH]) for p in params]
+    tags = {check_key(t["key"], "Tag"): str(t.get("value", ""))[:MAX_TAG_LENGTH] for t in tags}
+
+    def change(task: Task) -> None:
+        hyperparams = dict(task.hyperparams or {})
+        section = dict(hyperparams.get(shapes.PARAMS_SECTION) or {})
+        for key, value in params:
+            current = section.get(escape_key(key))
+            if current is not None and current.get("value") != value:
+                raise ApiError(
+                    "invalid_parameter_value",
+                    f"Changing param values is not allowed. Param with key='{key}' was already logged with "
+                    f"value='{current.get('value')}' for run ID='{task.id}'. Attempted logging new value '{value}'.",
+                )
+            section[escape_key(key)] = {"section": shapes.PARAMS_SECTION, "name": key, "value": value, "type": "str"}
+        if params:
+            hyperparams[shapes.PARAMS_SECTION] = section
+            task.hyperparams = hyperparams
+        if tags:
+            task.properties = _properties(task.properties, tags)
+            if shapes.RUN_NAME_TAG in tags:
+                task.name = tags[shapes.RUN_NAME_TAG]
+        task.last_update = utcnow()
+
+    _modify_run(call, run_id, change)
+
+
+def _point(metric: dict[str, Any]) -> scalars.Point:
+    key = check_key(metric["key"], "Metric")
+    value = metric["value"]
+    if isinstance(value, str):
+        try:
+            value = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf, "inf": math.inf, "-inf": -math.inf}[value.lower()]
+        except KeyError:
+            raise ApiError("invalid_parameter_value", f"Got invalid value {value} for metric '{key}' (expected a number)") from None
+    return scalars.Point(key, key, int(metric.get("step") or 0), float(value), int(metric["timestamp"]))
+
+
+def _properties(current: dict[str, Any] | None, tags: dict[str, str]) -> dict[str, Any]:
+    merged = dict(current or {})
+    for key, value in tags.items():
+        merged[escape_key(key)] = {"key": key, "value": value}
+    return merged
+
+
+def _active_run(call: Call, run_id: str) -> dict[str, Any]:
+    raw = find_run(call, run_id)
+    if shapes.lifecycle(raw) == "deleted":
+        raise ApiError("invalid_parameter_value", f"The run {run_id} must be in the 'active' state. Current state is deleted.")
+    return raw
+
+
+def _modify_run(call: Call, run_id: str, change, allow_deleted: bool = False) -> dict[str, Any]:
+    def checked(task: Task) -> None:
+        if not allow_deleted and shapes.ARCHIVED in (task.system_tags or []):
+            raise ApiError("invalid_parameter_value", f"The run {run_id} must be in the 'active' state. Current state is deleted.")
+        change(task)
+
+    task, _ = modify(Task, {"_id": run_id, **writable(call)}, checked)
+    if task is None:
+        raise ApiError("resource_does_not_exist", f"Run with id={run_id} not found")
+    return task.to_mongo().to_dict()
+
+
+def _set_deleted(call: Call, run_id: str, deleted: bool) -> dict[str, Any]:
+    def change(task: Task) -> None:
+        tags = [t for t in task.system_tags or [] if t != shapes.ARCHIVED]
+        task.system_tags = tags + [shapes.ARCHIVED] if deleted else tags
+
+    _modify_run(call, run_id, change, allow_deleted=True)
+    return {}
