@@ -17,7 +17,8 @@ from server.call import ServerContext
 from server.config import DEFAULT_SCHEMA_DIR, Config
 from server.dispatch import Dispatcher, Handler
 from server.mlflow_dispatch import PREFIX as MLFLOW_PREFIX
-from server.mlflow_dispatch import MlflowDispatcher, MlflowNotFound
+from server.mlflow_dispatch import MlflowDispatcher, MlflowNotFound, MlflowServerInfo
+from server.artifact_routes import ARTIFACTS_PREFIX, ArtifactResource
 from server.docs import DocsAssets, DocsPage, OpenApiResource
 from server.errors import ApiError
 from server.schema import compiled
@@ -112,6 +113,10 @@ def _add_mlflow(app: falcon.App, server: ServerContext, schema: CompiledSchema, 
     check_handlers(schema.api, handlers)
     dispatcher = MlflowDispatcher(server, schema.validators, handlers, schema.catalogue, schema.api.endpoints, access_log)
     app.add_route(MLFLOW_PREFIX + "/{group}/{action}", dispatcher)
+    artifacts = ArtifactResource(server, dispatcher)
+    app.add_route(ARTIFACTS_PREFIX, artifacts)
+    app.add_route(ARTIFACTS_PREFIX + "/{path:path}", artifacts)
+    app.add_route("/api/3.0/mlflow/server-info", MlflowServerInfo())
     app.add_sink(MlflowNotFound(), prefix=re.compile(r"^/api/[23]\.0/mlflow(-artifacts)?(/|$)"))
 
 

@@ -60,7 +60,7 @@ class MlflowDispatcher:
     def on_get(self, req: falcon.Request, resp: falcon.Response, group: str, action: str) -> None:
         started = time.perf_counter()
         call_id = envelope.new_call_id()
-        name = f"{group}.{action.replace('-', '_')}"
+        name = f"{group.replace('-', '_')}.{action.replace('-', '_')}"
         try:
             status, body = 200, envelope.dumps(self._run(call_id, name, req, resp))
         except Exception as exc:  # every failure answers MLflow's error JSON, never a bare 500
@@ -122,3 +122,24 @@ class MlflowNotFound:
         resp.status = 404
         resp.content_type = falcon.MEDIA_JSON
         resp.data = envelope.dumps({"error_code": "ENDPOINT_NOT_FOUND", "message": f"No MLflow endpoint {req.method} {req.path}"})
+
+
+class MlflowServerInfo:
+    """GET /api/3.0/mlflow/server-info: what the MLflow 3 client probes before artifact transfers."""
+
+    BODY = envelope.dumps(
+        {
+            "store_type": None,
+            "workspaces_enabled": False,
+            "trace_archival_enabled": False,
+            "multipart_uploads_enabled": False,
+            "multipart_downloads_enabled": False,
+            "presigned_upload_run_id_supported": False,
+            "presigned_upload_model_id_supported": False,
+            "features_enabled": {"gateway": False},
+        }
+    )
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = self.BODY

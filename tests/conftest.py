@@ -77,6 +77,7 @@ def test_config(tmp_path_factory):
     return load_config(environ={}).with_overrides(
         {
             "api.schema_cache_dir": str(tmp_path_factory.mktemp("schema-cache")),
+            "artifacts.root": str(tmp_path_factory.mktemp("artifacts")),
             "api.validate_responses": True,
             "api.debug": True,
             "auth.token_secret": TEST_TOKEN_SECRET,

@@ -7,7 +7,7 @@ from typing import Any
 
 
 def handler_table() -> dict[str, Callable[..., Any]]:
-    from services.mlflow import experiments, metrics, runs, search
+    from services.mlflow import experiments, logged_models, metrics, runs, search
 
     table: dict[str, Callable[..., Any]] = {}
     for action in ("create", "get", "get_by_name", "search", "update", "delete", "restore", "set_experiment_tag"):
@@ -17,4 +17,5 @@ def handler_table() -> dict[str, Callable[..., Any]]:
         table[f"runs.{action}"] = getattr(runs, action)
     table["runs.search"] = search.search
     table["metrics.get_history"] = metrics.get_history
+    table["logged_models.search"] = logged_models.search
     return table

@@ -1,0 +1,65 @@
+"""MLflow's artifact proxy: PUT, list and GET files under /api/2.0/mlflow-artifacts/artifacts.
+
+Bytes, not JSON, so not a schema endpoint; authentication and tenancy are the engine's as everywhere
+(each company has its own folder under artifacts.root).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import falcon
+
+from server import envelope
+from server.call import ServerContext
+from server.errors import ApiError
+from server.mlflow_dispatch import MlflowDispatcher
+
+ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+class ArtifactResource:
+    def __init__(self, server: ServerContext, errors: MlflowDispatcher):
+        from services.artifacts import store  # services are looked up at run time
+
+        self._store = store
+        self._server = server
+        self._errors = errors
+        self._root = Path(server.config.get("artifacts.root"))
+        self._max_bytes = int(server.config.get("artifacts.max_file_bytes"))
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
+        self._guarded(req, resp, lambda root: self._read(req, resp, root, path))
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
+        def write(root: Path) -> None:
+            self._store.save(root, path, req.bounded_stream, req.content_length, self._max_bytes)
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = b"{}"
+
+        self._guarded(req, resp, write)
+
+    def _read(self, req: falcon.Request, resp: falcon.Response, root: Path, path: str) -> None:
+        if not path:  # the listing: ?path=<folder>
+            files = self._store.listing(root, req.get_param("path") or "")
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = envelope.dumps({"files": files} if files else {})
+            return
+        handle = self._store.open_file(root, path)
+        resp.content_type = "application/octet-stream"
+        resp.stream = handle
+
+    def _guarded(self, req: falcon.Request, resp: falcon.Response, action: Any) -> None:
+        try:
+            identity = self._server.authenticator.authenticate(
+                req.get_header("Authorization"), req.cookies.get(self._server.authenticator.cookie_name)
+            )
+            action(self._store.company_root(self._root, identity.company))
+        except (ApiError, OSError) as exc:
+            error = exc if isinstance(exc, ApiError) else ApiError("invalid_parameter_value", f"artifact I/O failed: {exc.strerror}")
+            status, body = self._errors.render_error(error, "artifacts")
+            resp.status = status
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = body
+            resp.stream = None

@@ -1,0 +1,1 @@
+"""Artifact files (MLflow's proxied artifact store), kept in a folder per company."""

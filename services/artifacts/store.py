@@ -1,0 +1,82 @@
+"""Saving, listing and reading artifact files under `artifacts.root/<company>/`.
+
+Paths come from clients: every one is checked to stay inside the company's folder (no '..', no absolute
+paths, no NUL bytes) before any file is touched, and files are written to a temporary name first and then
+renamed, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from server.errors import ApiError
+
+CHUNK = 1 << 20
+
+
+def company_root(root: str | os.PathLike, company: str) -> Path:
+    return Path(root).resolve() / company
+
+
+def safe_path(root: Path, relative: str) -> Path:
+    """`relative` inside `root`, or invalid_parameter_value."""
+    parts = PurePosixPath(relative.strip("/")).parts if relative else ()
+    if "\0" in relative or relative.startswith("/") or any(part in ("..", ".") for part in parts) or "\\" in relative:
+        raise ApiError("invalid_parameter_value", f"Invalid artifact path {relative!r}: relative paths only, no '..'")
+    path = root.joinpath(*parts)
+    if os.path.commonpath([path, root]) != str(root):
+        raise ApiError("invalid_parameter_value", f"Invalid artifact path {relative!r}")
+    return path
+
+
+def save(root: Path, relative: str, stream: BinaryIO, length: int | None, max_bytes: int) -> int:
+    path = safe_path(root, relative)
+    if not relative or relative.endswith("/"):
+        raise ApiError("invalid_parameter_value", "An artifact upload needs a file path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".upload-") as handle:
+        try:
+            remaining = length
+            while remaining is None or remaining > 0:
+                block = stream.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                if not block:
+                    break
+                written += len(block)
+                if written > max_bytes:
+                    raise ApiError("request_too_large", f"artifacts are limited to {max_bytes} bytes")
+                handle.write(block)
+                if remaining is not None:
+                    remaining -= len(block)
+            handle.flush()
+            os.fsync(handle.fileno())  # acknowledged uploads survive a crash
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)
+            raise
+    os.replace(handle.name, path)
+    return written
+
+
+def listing(root: Path, relative: str) -> list[dict]:
+    folder = safe_path(root, relative)
+    if not folder.is_dir():
+        return []
+    files = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".upload-"):
+            continue
+        item = {"path": entry.name, "is_dir": entry.is_dir()}  # relative to the listed folder, as MLflow
+        if not entry.is_dir():
+            item["file_size"] = entry.stat().st_size
+        files.append(item)
+    return files
+
+
+def open_file(root: Path, relative: str) -> BinaryIO:
+    path = safe_path(root, relative)
+    if not path.is_file():
+        raise ApiError("resource_does_not_exist", f"Artifact {relative!r} does not exist")
+    return open(path, "rb")
