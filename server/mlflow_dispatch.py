@@ -73,7 +73,10 @@ class MlflowDispatcher:
     on_post = on_patch = on_delete = on_get
 
     def _run(self, call_id: str, name: str, req: falcon.Request, resp: falcon.Response) -> Any:
-        endpoint = self._endpoints.get(name)
+        # One path may mean several actions by method (registered-models/alias: POST sets, GET reads,
+        # DELETE removes): "<group>.<method>_<action>" is looked up first.
+        group, _, action = name.partition(".")
+        endpoint = self._endpoints.get(f"{group}.{req.method.lower()}_{action}") or self._endpoints.get(name)
         spec: EndpointVersion | None = endpoint.resolve(MLFLOW_VERSION) if endpoint else None
         if spec is None:
             raise ApiError("endpoint_not_found", f"No MLflow endpoint {req.method} {req.path}")
@@ -86,8 +89,8 @@ class MlflowDispatcher:
             data = self._validators.validate_request(spec, data)
         except InvalidData as exc:
             raise ApiError("invalid_parameter_value", f"Invalid value for parameter '{exc.field}': {exc.reason}") from None
-        call = Call(call_id, f"mlflow.{name}", MLFLOW_VERSION, MLFLOW_VERSION, identity, self._server)
-        result = self._handlers[name](call, data)
+        call = Call(call_id, f"mlflow.{spec.name}", MLFLOW_VERSION, MLFLOW_VERSION, identity, self._server)
+        result = self._handlers[spec.name](call, data)
         return result.data if isinstance(result, Reply) else result
 
     def _request_data(self, req: falcon.Request, spec: EndpointVersion) -> Any:

@@ -26,6 +26,8 @@ def document_classes() -> list[type]:
     from services.auth.documents import Company, Credentials, RevokedToken, User
     from services.models.documents import Model
     from services.projects.documents import Project
+    from services.events.documents import ScalarChunk
+    from services.mlflow.documents import RegisteredModel
     from services.tasks.documents import Task
 
-    return [Company, User, Credentials, RevokedToken, Model, Project, Task]
+    return [Company, User, Credentials, RevokedToken, Model, Project, Task, ScalarChunk, RegisteredModel]

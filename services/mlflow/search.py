@@ -25,6 +25,8 @@ _VALUE = re.compile(r"""\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\([^)]*\)|-?\d+(
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
 STRING_ATTRIBUTES = {"status", "run_name", "run_id", "user_id", "artifact_uri", "lifecycle_stage", "experiment_id"}
+# Registered models and model versions are searched with the same grammar, over these attributes.
+REGISTRY_ATTRIBUTES = {"name", "version", "source"}
 
 
 def search(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +66,7 @@ def parse_filter(text: str) -> list[Callable[[dict[str, Any]], bool]]:
 
 
 def order(runs: list[dict[str, Any]], order_by: list[str]) -> list[dict[str, Any]]:
-    runs = sorted(runs, key=lambda r: r["info"]["run_id"])
+    runs = sorted(runs, key=lambda r: str(r["info"].get("run_id") or r["info"].get("name", "")))
     keys = [_order_key(entry) for entry in order_by] or [(lambda r: r["info"]["start_time"] or 0, True)]
     for getter, descending in reversed(keys):
         present = [r for r in runs if getter(r) is not None]
@@ -84,7 +86,7 @@ def _entity(name: str) -> tuple[str, str]:
     key = key.strip()
     if len(key) >= 2 and key[0] == key[-1] and key[0] in "`\"":
         key = key[1:-1]
-    if kind == "attributes" and key not in NUMERIC_ATTRIBUTES | STRING_ATTRIBUTES:
+    if kind == "attributes" and key not in NUMERIC_ATTRIBUTES | STRING_ATTRIBUTES | REGISTRY_ATTRIBUTES:
         raise ApiError("invalid_parameter_value", f"Invalid attribute key '{key}' in filter")
     return kind, key
 
@@ -119,7 +121,9 @@ def _predicate(entity: str, op: str, value_token: tuple[str, str]) -> Callable[[
         return lambda run: (v := _value_of(run, kind, key)) is not None and pattern.match(str(v)) is not None
     if op not in ("=", "!="):
         raise ApiError("invalid_parameter_value", f"{op} is not supported for {entity}: use =, !=, LIKE or ILIKE")
-    return lambda run: (v := _value_of(run, kind, key)) is not None and (str(v) == target) == (op == "=")
+    if op == "!=":  # a missing tag or param is "not equal" too (the 3.x client's default prompt filter needs it)
+        return lambda run: (v := _value_of(run, kind, key)) is None and kind != "attributes" or (v is not None and str(v) != target)
+    return lambda run: (v := _value_of(run, kind, key)) is not None and str(v) == target
 
 
 _COMPARE = {

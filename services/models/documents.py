@@ -22,6 +22,7 @@ class Model(RevisionedDocument):
             "project",
             "task",
             "parent",
+            ("company", "registered_model", "version"),
             {"fields": ["$name", "$comment"], "default_language": "english"},
         ],
     }
@@ -47,3 +48,7 @@ class Model(RevisionedDocument):
     last_iteration = IntField()
     ui_cache = DictField()
     metadata = DictField()  # {key: {key, type, value}} (API 2.20)
+    # When the model is an MLflow model version: its registered model's name and its version number.
+    registered_model = StringField()
+    version = IntField()
+    properties = DictField()  # MLflow model version tags: {escaped key: {key, value}}
