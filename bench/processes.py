@@ -21,7 +21,9 @@ BENCH_SECRET = "bench-secret-not-for-production"
 class ServerProcess:
     """A server subprocess on a free loopback port, ready once `ready_path` answers 200."""
 
-    def __init__(self, command: list[str], env: dict[str, str], log_path: Path, ready_path: str, port: int):
+    def __init__(
+        self, command: list[str], env: dict[str, str], log_path: Path, ready_path: str, port: int, ready_method: str = "post"
+    ):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
@@ -32,7 +34,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.tail()}")
             try:
-                if requests.post(f"{self.url}{ready_path}", timeout=1).status_code == 200:
+                if requests.request(ready_method, f"{self.url}{ready_path}", timeout=1).status_code == 200:
                     return
             except requests.ConnectionError:
                 pass
@@ -101,3 +103,21 @@ def bare_falcon(log_path: Path, workers: int = 2) -> ServerProcess:
     port = free_port("127.0.0.1")
     command = [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--workers", str(workers)]
     return ServerProcess(command, dict(os.environ), log_path, "/", port)
+
+
+def mlflow_stub(log_path: Path, workers: int = 2) -> ServerProcess:
+    """The MLflow client's limit: fixed answers, no work, Regista's gunicorn settings."""
+    port = free_port("127.0.0.1")
+    command = [sys.executable, "-m", "bench.mlflow_stub", "--port", str(port), "--workers", str(workers)]
+    return ServerProcess(command, dict(os.environ), log_path, "/api/2.0/mlflow/experiments/get", port)
+
+
+def mlflow_server(mlflow: Path, data_dir: Path, log_path: Path) -> ServerProcess:
+    """MLflow's own tracking server, one worker, SQLite store: the baseline users run today."""
+    port = free_port("127.0.0.1")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--backend-store-uri", f"sqlite:///{data_dir / 'mlflow.db'}", "--default-artifact-root", str(data_dir / "artifacts"),
+    ]  # fmt: skip
+    return ServerProcess(command, dict(os.environ), log_path, "/health", port, ready_method="get")

@@ -29,6 +29,15 @@ ROWS = [
     ("schema_parse_cold_ms", "schema start-up, cold (parse, check, compile)", ""),
     ("validate_us", "validate a typical models.get_all request, compiled (µs)", ""),
     ("validate_us_naive", "the same with jsonschema.validate (µs)", ""),
+    ("mlflow_log_metric_of_limit", "MLflow client, log_metric calls: stub time ÷ Regista time", "≥ 0.8"),
+    ("mlflow_log_batch_of_limit", "MLflow client, log_batch of 1000: stub time ÷ Regista time", "≥ 0.8"),
+    ("mlflow_get_run_of_limit", "MLflow client, runs/get rate: Regista ÷ stub", "≥ 0.8"),
+    ("mlflow_log_metric_speedup", "log_metric calls: mlflow server time ÷ Regista time", ""),
+    ("mlflow_log_batch_speedup", "log_batch calls: mlflow server time ÷ Regista time", ""),
+    ("mlflow_get_run_speedup", "runs/get rate: Regista ÷ mlflow server", ""),
+    ("mlflow_log_metric_s", "Regista: seconds for the log_metric calls", ""),
+    ("mlflow_log_batch_s", "Regista: seconds for the log_batch calls", ""),
+    ("mlflow_get_run_rps", "Regista: runs/get per second, one session", ""),
 ]
 
 

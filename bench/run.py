@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from bench import inprocess, processes, report, wrk
+from bench import inprocess, mlflow_compare, processes, report, wrk
 from bench.seed import PROJECTS, seed_models
 
 GET_ALL_PAGE = {
@@ -37,14 +37,17 @@ class Plan:
     models: int  # models present for the per-endpoint figures
     scaling_sizes: tuple[int, ...]
     rounds: int  # alternating rounds of bare Falcon and debug.ping
+    mlflow_calls: int  # log_metric calls of the MLflow comparison
+    mlflow_batches: int  # log_batch calls of 1000 metrics
     workers: int = 2
 
 
-FULL = Plan(seconds=10, models=10_000, scaling_sizes=(1_000, 10_000, 100_000), rounds=3)
-QUICK = Plan(seconds=2, models=10_000, scaling_sizes=(1_000, 5_000), rounds=2)
+FULL = Plan(seconds=10, models=10_000, scaling_sizes=(1_000, 10_000, 100_000), rounds=3, mlflow_calls=1000, mlflow_batches=10)
+QUICK = Plan(seconds=2, models=10_000, scaling_sizes=(1_000, 5_000), rounds=2, mlflow_calls=200, mlflow_batches=3)
+MLFLOW_SERVER = Path(__file__).parent / ".mlflow-venv" / "bin" / "mlflow"  # made by `make bench`
 
 
-def run(plan: Plan, out_dir: Path, log: Any = print) -> dict[str, Any]:
+def run(plan: Plan, out_dir: Path, log: Any = print, mlflow_server: Path | None = None) -> dict[str, Any]:
     wrk.require_wrk()
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="regista-bench-") as scratch:
@@ -54,6 +57,11 @@ def run(plan: Plan, out_dir: Path, log: Any = print) -> dict[str, Any]:
         figures.update(inprocess.validation_figures())
         figures.update(_http_figures(plan, scratch_dir, log))
         figures.update(_scaling(plan, scratch_dir, out_dir, log))
+        figures.update(
+            mlflow_compare.compare(
+                scratch_dir, plan.mlflow_calls, plan.mlflow_batches, plan.seconds, mlflow_server, log
+            )
+        )
     report.write(out_dir, figures, plan)
     return figures
 
@@ -132,8 +140,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short runs and smaller scaling sizes (under 2 minutes)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results", help="results folder")
+    parser.add_argument(
+        "--mlflow-server", type=Path, default=MLFLOW_SERVER if MLFLOW_SERVER.exists() else None,
+        help="the `mlflow` command of a full MLflow install, for the baseline (default: bench/.mlflow-venv, "
+        "which `make bench` creates; without it the MLflow server baseline is skipped)",
+    )  # fmt: skip
     args = parser.parse_args()
-    figures = run(QUICK if args.quick else FULL, args.out)
+    mlflow_server = args.mlflow_server if args.mlflow_server and str(args.mlflow_server) not in ("", ".") else None
+    figures = run(QUICK if args.quick else FULL, args.out, mlflow_server=mlflow_server)
     print((args.out / "latest.md").read_text())
     print(f"figures: {args.out / 'latest.json'} ({len(figures)} keys)")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from services.common.atomic import modify
@@ -37,10 +38,15 @@ def decode_value(value: float | str) -> float:
     return _NON_FINITE[value] if isinstance(value, str) else float(value)
 
 
-def append(company: str, task_id: str, points: list[Point]) -> None:
-    """Store points (one chunk per scalar) and raise the task's latest values where they are newer."""
+def append(company: str, task_id: str, points: list[Point], check: Callable[[Task], None] | None = None) -> bool:
+    """Raise the task's latest values where the points are newer, then store them (a chunk per scalar).
+
+    `check` may refuse the task (raise) before anything is written. False when the task does not exist.
+    The task is written first: a failure after it leaves latest values ahead of the stored points, never
+    an acknowledged point missing.
+    """
     if not points:
-        return
+        return True
     series: dict[tuple[str, str], list[Point]] = defaultdict(list)
     for point in points:
         series[(point.metric, point.variant)].append(point)
@@ -53,10 +59,11 @@ def append(company: str, task_id: str, points: list[Point]) -> None:
         ).to_mongo()
         for (metric, variant), group in series.items()
     ]  # fmt: skip
-    ScalarChunk._get_collection().insert_many(chunks, ordered=False)
     latest = {key: max(group, key=lambda p: (p.iter, p.timestamp)) for key, group in series.items()}
 
     def change(task: Task) -> None:
+        if check is not None:
+            check(task)
         metrics = dict(task.last_metrics or {})
         for (metric, variant), point in latest.items():
             variants = dict(metrics.get(hash_key(metric), {}))
@@ -75,7 +82,11 @@ def append(company: str, task_id: str, points: list[Point]) -> None:
         task.last_iteration = max(task.last_iteration or 0, max(p.iter for p in points))
         task.last_update = now
 
-    modify(Task, {"_id": task_id, "company": company}, change)
+    task, _ = modify(Task, {"_id": task_id, "company": company}, change)
+    if task is None:
+        return False
+    ScalarChunk._get_collection().insert_many(chunks, ordered=False)
+    return True
 
 
 def history(task_id: str, metric: str, variant: str) -> list[tuple[int, float, int]]:

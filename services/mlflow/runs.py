@@ -68,8 +68,7 @@ def restore(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def log_metric(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    run = _active_run(call, run_id_of(request))
-    scalars.append(call.company, run["_id"], [_point(request)])
+    _append_metrics(call, run_id_of(request), [_point(request)])
     return {}
 
 
@@ -110,10 +109,8 @@ def log_batch(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     points = [_point(metric) for metric in parts["metrics"]]
     if parts["params"] or parts["tags"]:
         _log(call, run_id, params=parts["params"], tags=parts["tags"])
-    if points:
-        scalars.append(call.company, _active_run(call, run_id)["_id"], points)
-    elif not (parts["params"] or parts["tags"]):
-        _active_run(call, run_id)
+    if points or not (parts["params"] or parts["tags"]):
+        _append_metrics(call, run_id, points)
     return {}
 
 
@@ -164,17 +161,23 @@ def _properties(current: dict[str, Any] | None, tags: dict[str, str]) -> dict[st
     return merged
 
 
-def _active_run(call: Call, run_id: str) -> dict[str, Any]:
-    raw = find_run(call, run_id)
-    if shapes.lifecycle(raw) == "deleted":
+def _append_metrics(call: Call, run_id: str, points: list[scalars.Point]) -> None:
+    """Metrics into the scalar store, refused for a deleted run; one read and one write of the run."""
+    if not points:
+        _require_active(find_run(call, run_id).get("system_tags"), run_id)
+    elif not scalars.append(call.company, run_id, points, lambda task: _require_active(task.system_tags, run_id)):
+        raise ApiError("resource_does_not_exist", f"Run with id={run_id} not found")
+
+
+def _require_active(system_tags: list[str] | None, run_id: str) -> None:
+    if shapes.ARCHIVED in (system_tags or []):
         raise ApiError("invalid_parameter_value", f"The run {run_id} must be in the 'active' state. Current state is deleted.")
-    return raw
 
 
 def _modify_run(call: Call, run_id: str, change, allow_deleted: bool = False) -> dict[str, Any]:
     def checked(task: Task) -> None:
-        if not allow_deleted and shapes.ARCHIVED in (task.system_tags or []):
-            raise ApiError("invalid_parameter_value", f"The run {run_id} must be in the 'active' state. Current state is deleted.")
+        if not allow_deleted:
+            _require_active(task.system_tags, run_id)
         change(task)
 
     task, _ = modify(Task, {"_id": run_id, **writable(call)}, checked)

@@ -17,6 +17,7 @@ def test_quick_mode_writes_every_figure(tmp_path):
     expected = [
         "engine_vs_bare_falcon", "debug_ping_rps", "bare_falcon_rps", "db_find_one_rps",
         "schema_load_ms", "schema_parse_cold_ms", "validate_us", "validate_us_naive",
+        "mlflow_log_metric_of_limit", "mlflow_log_batch_of_limit", "mlflow_get_run_of_limit",
     ] + [f"models_{name}_{figure}" for name in ("get_by_id", "get_all", "create") for figure in ("rps", "p50_ms", "p99_ms")]  # fmt: skip
     for key in expected:
         assert isinstance(figures[key], (int, float)) and figures[key] > 0, key
