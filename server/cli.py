@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from server import __version__
-from server.config import DEFAULT_SCHEMA_DIR, ConfigError, load_config
+from server.config import DEFAULT_SCHEMA_DIR, Config, ConfigError, load_config
 
 DESCRIPTION = """\
 Regista: a schema-first API server for ML experiment tracking and model management.
@@ -90,15 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     return run_serve(args)
 
 
+def _config_or_none(path: str | None) -> Config | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"regista: configuration error: {exc}", file=sys.stderr)
+        return None
+
+
 def create_credentials(args: argparse.Namespace) -> int:
     from server.runtime import database_session
     from services.auth.store import create_credentials as store_credentials
     from services.auth.store import ensure_company, ensure_user
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"regista: configuration error: {exc}", file=sys.stderr)
+    config = _config_or_none(args.config)
+    if config is None:
         return 2
     with database_session(config):
         company_id = ensure_company(args.company or str(config.get("auth.default_company")))
@@ -181,10 +187,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from server.runtime import serve
     from server.schema.loader import SchemaError
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"regista: configuration error: {exc}", file=sys.stderr)
+    config = _config_or_none(args.config)
+    if config is None:
         return 2
     flags = {"server.host": args.host, "server.port": args.port, "server.workers": args.workers}
     config = config.with_overrides({key: value for key, value in flags.items() if value is not None})

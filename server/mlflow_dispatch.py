@@ -72,6 +72,10 @@ class MlflowDispatcher:
 
     on_post = on_patch = on_delete = on_get
 
+    def on_put(self, req: falcon.Request, resp: falcon.Response, group: str, action: str) -> None:
+        status, body = self.render_error(ApiError("method_not_allowed", f"{req.method} is not an MLflow method here"), group)
+        resp.status, resp.content_type, resp.data = status, falcon.MEDIA_JSON, body
+
     def _run(self, call_id: str, name: str, req: falcon.Request, resp: falcon.Response) -> Any:
         # One path may mean several actions by method (registered-models/alias: POST sets, GET reads,
         # DELETE removes): "<group>.<method>_<action>" is looked up first.

@@ -6,6 +6,10 @@ Tests talk to the same nx-27017 server, through the same pymongo code path, as p
 from __future__ import annotations
 
 import base64
+import threading
+from contextlib import contextmanager
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +174,23 @@ def anonymous(clean_db, compiled_schema, mlflow_schema, test_config) -> ApiClien
 def api(anonymous) -> ApiClient:
     """A client calling as user 'tester' (role user) of company 'regista'."""
     return anonymous.as_user()
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def serve_in_thread(app):
+    """Serve a WSGI app over real HTTP on a free loopback port; yields its URL."""
+    server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-from socketserver import ThreadingMixIn
 
 import pytest
 
 from client import Client, RegistaError
 from server.app import create_app
-
-
-class ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
+from tests.conftest import serve_in_thread
 
 
 @pytest.fixture
 def server_url(api, compiled_schema, test_config):
     config = test_config.with_overrides({"auth.token_lifetime_s": 1})
-    app = create_app(config, "embedded", schema=compiled_schema)
-    server = make_server("127.0.0.1", 0, app, server_class=ThreadingServer, handler_class=QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve_in_thread(create_app(config, "embedded", schema=compiled_schema)) as url:
+        yield url
 
 
 @pytest.fixture

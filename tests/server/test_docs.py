@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
+from tests.conftest import serve_in_thread
 
 
 @pytest.fixture
 def served(anonymous):
-    server = make_server("127.0.0.1", 0, anonymous.client.app, handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve_in_thread(anonymous.client.app) as url:
+        yield url
 
 
 def rendered_dom(url: str, profile_dir) -> str:

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
 import pytest
 
-
-class ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
+from tests.conftest import serve_in_thread
 
 
 @pytest.fixture
 def tracking_uri(api):
-    server = make_server("127.0.0.1", 0, api.client.app, server_class=ThreadingServer, handler_class=QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve_in_thread(api.client.app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -150,6 +150,8 @@ def test_errors_are_mlflow_json(mlflow_client, api, anonymous):
     assert caught.value.error_code == "RESOURCE_ALREADY_EXISTS"
     unknown = api.client.simulate_get("/api/2.0/mlflow/runs/nope", headers=api.headers)
     assert unknown.status_code == 404 and unknown.json["error_code"] == "ENDPOINT_NOT_FOUND"
+    wrong_method = api.client.simulate_put("/api/2.0/mlflow/runs/get", headers=api.headers)
+    assert wrong_method.status_code == 405 and wrong_method.json["error_code"] == "ENDPOINT_NOT_FOUND"
     nowhere = api.client.simulate_get("/api/2.0/mlflow/a/b/c", headers=api.headers)
     assert nowhere.status_code == 404 and nowhere.json["error_code"] == "ENDPOINT_NOT_FOUND"
     denied = anonymous.client.simulate_get("/api/2.0/mlflow/experiments/get", params={"experiment_id": "0"})
