@@ -20,7 +20,7 @@ class ApiError(Exception):
     `message` completes the catalogue's default message; `data` becomes meta.error_data.
     """
 
-    def __init__(self, name: str, message: str | None = None, **data: Any):
+    def __init__(self, name: str, message: str | None = None, /, **data: Any):  # data may hold "name" too
         self.name = name
         self.message = message
         self.data = data

@@ -12,9 +12,13 @@ from typing import Any
 def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     from services import debug, models, server_info, users
     from services.auth import handlers as auth
+    from services.projects import handlers as projects
 
     table = {}
-    services = (("auth", auth), ("debug", debug), ("models", models), ("server", server_info), ("users", users))
+    services = (
+        ("auth", auth), ("debug", debug), ("models", models), ("projects", projects), ("server", server_info),
+        ("users", users),
+    )  # fmt: skip
     for service, module in services:
         for action, handler in module.HANDLERS.items():
             table[f"{service}.{action}"] = handler

@@ -9,7 +9,7 @@ class Project(RevisionedDocument):
     meta = {
         "collection": "projects",
         "strict": False,
-        "indexes": [("company", "name")],
+        "indexes": [("company", "name"), "name", {"fields": ["$name", "$description"], "default_language": "english"}],
     }
 
     id = StringField(primary_key=True)
@@ -22,3 +22,4 @@ class Project(RevisionedDocument):
     tags = ListField(StringField())
     system_tags = ListField(StringField())  # "archived": deleted (restorable)
     properties = DictField()  # {escaped key: {key, value}}: MLflow experiment tags
+    default_output_destination = StringField()
