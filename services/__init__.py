@@ -13,11 +13,12 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     from services import debug, models, server_info, users
     from services.auth import handlers as auth
     from services.projects import handlers as projects
+    from services.tasks import handlers as tasks
 
     table = {}
     services = (
         ("auth", auth), ("debug", debug), ("models", models), ("projects", projects), ("server", server_info),
-        ("users", users),
+        ("tasks", tasks), ("users", users),
     )  # fmt: skip
     for service, module in services:
         for action, handler in module.HANDLERS.items():

@@ -44,6 +44,8 @@ class TaskModels(EmbeddedDocument):
 
 
 class Execution(EmbeddedDocument):
+    meta = {"strict": False}  # clients keep more here (parameters, queue, docker command, ...)
+
     framework = StringField()
     model_desc = DictField()
     model_labels = MapField(IntField())
@@ -76,6 +78,11 @@ class Task(RevisionedDocument):
     models = EmbeddedDocumentField(TaskModels, default=TaskModels)
     execution = EmbeddedDocumentField(Execution, default=Execution)
     comment = StringField()
+    parent = StringField()
+    script = DictField()
+    output_dest = StringField()
+    runtime = DictField()
+    container = DictField()
     completed = DateTimeField()
     # {section: {escaped name: {section, name, value, type}}}; MLflow params live in section "General".
     hyperparams = DictField()

@@ -1,0 +1,156 @@
+"""The tasks service: creating, reading and editing tasks, and their status changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.call import Call
+from server.errors import ApiError
+from services.common.atomic import modify
+from services.common.listing import ListingSpec, plan_listing, run_listing
+from services.common.tenancy import readable, writable
+from services.common.values import new_id, to_api, utcnow
+from services.events.documents import ScalarChunk
+from services.projects.documents import Project
+from services.tasks.documents import Execution, Task, TaskStatus
+from services.tasks.status import task_exists
+
+S = TaskStatus
+LISTING = ListingSpec(
+    list_fields=("id", "project", "status", "type", "user"),
+    pattern_fields=("name",),
+    tag_fields=("tags", "system_tags"),
+    text_search=False,
+)
+EDITABLE = ("name", "type", "comment", "project", "parent", "tags", "system_tags", "script", "output_dest", "runtime", "container")
+# Status changes: the statuses each may start from (force allows any but published).
+TRANSITIONS = {
+    "started": (S.created, S.queued, S.in_progress),
+    "stopped": (S.in_progress, S.queued),
+    "failed": (S.created, S.queued, S.in_progress, S.stopped),
+    "completed": (S.in_progress, S.stopped),
+    "publish": (S.stopped, S.completed),
+    "reset": (S.created, S.queued, S.in_progress, S.stopped, S.completed, S.failed),
+}
+TARGET = {"started": S.in_progress, "stopped": S.stopped, "failed": S.failed, "completed": S.completed,
+          "publish": S.published, "reset": S.created}  # fmt: skip
+
+
+def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    fields = _fields(call, request)
+    now = utcnow()
+    task = Task(id=new_id(), company=call.company, user=call.user, status=S.created, created=now, last_update=now, **fields)
+    if "execution" in request:
+        task.execution = Execution(**request["execution"])
+    task.save(force_insert=True)
+    return {"id": task.id}
+
+
+def get_by_id(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    return {"task": to_api(task_exists(call, request["task"]))}
+
+
+def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    scope = dict(readable(call))
+    if request.get("parent"):
+        scope["parent"] = request["parent"]
+    listing = plan_listing(request, LISTING, scope, int(call.config.get("api.max_page_size")))
+    return {"tasks": run_listing(Task._get_collection(), listing)}
+
+
+def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    fields = _fields(call, request)
+
+    def change(task: Task) -> None:
+        if task.status != S.created and not request.get("force"):
+            raise ApiError("invalid_task_status", "only tasks in status created can be edited (or use force)", id=task.id, status=task.status)
+        if task.status == S.published:
+            raise ApiError("invalid_task_status", "a published task cannot be edited", id=task.id, status=task.status)
+        for key, value in fields.items():
+            setattr(task, key, value)
+        if "execution" in request:
+            task.execution = Execution(**{**(task.execution.to_mongo().to_dict() if task.execution else {}), **request["execution"]})
+        task.last_update = utcnow()
+
+    return _answer(_write(call, request["task"], change))
+
+
+def change_status(action: str):
+    """The handler of one status change (started, stopped, failed, completed, publish, reset)."""
+
+    def handler(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+        now = utcnow()
+
+        def change(task: Task) -> None:
+            allowed = TRANSITIONS[action]
+            if task.status == S.published or (task.status not in allowed and not request.get("force")):
+                raise ApiError(
+                    "invalid_task_status",
+                    f"tasks.{action} does not apply to a task in status {task.status} (it takes: {', '.join(allowed)})",
+                    id=task.id, status=task.status, expected=list(allowed),
+                )  # fmt: skip
+            task.status = S.published if action == "completed" and request.get("publish") else TARGET[action]
+            task.status_reason = request.get("status_reason", "")
+            task.status_message = request.get("status_message", "")
+            task.status_changed = task.last_update = now
+            if action == "started" and not task.started:
+                task.started = now
+            if action in ("completed", "stopped", "failed"):
+                task.completed = now
+            if task.status == S.published:
+                task.published = now
+            if action == "reset":
+                task.started = task.completed = task.published = None
+                task.last_metrics, task.last_iteration = {}, 0
+
+        changed = _write(call, request["task"], change)
+        if action == "reset":
+            ScalarChunk._get_collection().delete_many({"task": request["task"], "company": call.company})
+        return _answer(changed)
+
+    handler.__name__ = action
+    return handler
+
+
+def ping(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    _write(call, request["task"], lambda task: setattr(task, "last_update", utcnow()))
+    return {}
+
+
+def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    raw = Task._get_collection().find_one({"_id": request["task"], **writable(call)})
+    if raw is None:
+        raise ApiError("invalid_task_id", "no such task", id=request["task"])
+    if raw.get("status") in (S.in_progress, S.published) and not request.get("force"):
+        raise ApiError("invalid_task_status", f"a task in status {raw['status']} is deleted only with force", id=raw["_id"], status=raw["status"])
+    events = ScalarChunk._get_collection().delete_many({"task": raw["_id"], "company": call.company}).deleted_count
+    deleted = Task._get_collection().delete_one({"_id": raw["_id"], **writable(call)}).deleted_count
+    return {"deleted": bool(deleted), "events": events}
+
+
+def _fields(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    fields = {key: request[key] for key in EDITABLE if key in request}
+    if isinstance(fields.get("name"), str):
+        fields["name"] = fields["name"].strip()
+    if fields.get("project") and Project._get_collection().find_one({"_id": fields["project"], **readable(call)}, {"_id": 1}) is None:
+        raise ApiError("invalid_project_id", "no such project", id=fields["project"])
+    if fields.get("parent"):
+        task_exists(call, fields["parent"])
+    return fields
+
+
+def _write(call: Call, task_id: str, change) -> dict[str, Any]:
+    task, changed = modify(Task, {"_id": task_id, **writable(call)}, change)
+    if task is None:
+        raise ApiError("invalid_task_id", "no such task", id=task_id)
+    return changed
+
+
+def _answer(changed: dict[str, Any]) -> dict[str, Any]:
+    return {"updated": 1 if changed else 0, "fields": to_api(changed)}
+
+
+HANDLERS = {
+    "create": create, "get_by_id": get_by_id, "get_all": get_all, "get_all_ex": get_all, "edit": edit,
+    "ping": ping, "delete": delete, **{action: change_status(action) for action in TRANSITIONS},
+}  # fmt: skip
