@@ -14,16 +14,18 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     from services.auth import handlers as auth
     from services.projects import handlers as projects
     from services.tasks import handlers as tasks
+    from services.tasks import parameters as task_parameters
 
-    table = {}
-    services = (
-        ("auth", auth), ("debug", debug), ("models", models), ("projects", projects), ("server", server_info),
-        ("tasks", tasks), ("users", users),
-    )  # fmt: skip
-    for service, module in services:
-        for action, handler in module.HANDLERS.items():
-            table[f"{service}.{action}"] = handler
-    return table
+    services = {
+        "auth": auth.HANDLERS,
+        "debug": debug.HANDLERS,
+        "models": models.HANDLERS,
+        "projects": projects.HANDLERS,
+        "server": server_info.HANDLERS,
+        "tasks": {**tasks.HANDLERS, **task_parameters.HANDLERS},
+        "users": users.HANDLERS,
+    }
+    return {f"{service}.{action}": handler for service, actions in services.items() for action, handler in actions.items()}
 
 
 def document_classes() -> list[type]:

@@ -8,7 +8,6 @@ from mongoengine import (
     EmbeddedDocumentListField,
     IntField,
     ListField,
-    MapField,
     StringField,
 )
 
@@ -43,14 +42,6 @@ class TaskModels(EmbeddedDocument):
     output = EmbeddedDocumentListField(ModelItem, default=list)
 
 
-class Execution(EmbeddedDocument):
-    meta = {"strict": False}  # clients keep more here (parameters, queue, docker command, ...)
-
-    framework = StringField()
-    model_desc = DictField()
-    model_labels = MapField(IntField())
-
-
 class Task(RevisionedDocument):
     meta = {
         "collection": "tasks",
@@ -76,7 +67,9 @@ class Task(RevisionedDocument):
     tags = ListField(StringField())
     system_tags = ListField(StringField())
     models = EmbeddedDocumentField(TaskModels, default=TaskModels)
-    execution = EmbeddedDocumentField(Execution, default=Execution)
+    # Free-form, as clients fill it: framework, model_desc, model_labels (read by the models service),
+    # parameters, artifacts ({escaped key:mode: artifact}), queue, docker command, ...
+    execution = DictField()
     comment = StringField()
     parent = StringField()
     script = DictField()
@@ -86,6 +79,8 @@ class Task(RevisionedDocument):
     completed = DateTimeField()
     # {section: {escaped name: {section, name, value, type}}}; MLflow params live in section "General".
     hyperparams = DictField()
+    # {escaped name: {name, value, type, description}}: configuration items (ClearML's task.connect_configuration).
+    configuration = DictField()
     # Key-value properties ({escaped key: {key, value}}): MLflow run tags.
     properties = DictField()
     # Latest value per scalar: {metric hash: {variant hash: {metric, variant, value, iter, timestamp, min, max}}}.

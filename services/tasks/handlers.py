@@ -12,7 +12,7 @@ from services.common.tenancy import readable, writable
 from services.common.values import new_id, to_api, utcnow
 from services.events.documents import ScalarChunk
 from services.projects.documents import Project
-from services.tasks.documents import Execution, Task, TaskStatus
+from services.tasks.documents import Task, TaskStatus
 from services.tasks.status import task_exists
 
 S = TaskStatus
@@ -41,7 +41,7 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     now = utcnow()
     task = Task(id=new_id(), company=call.company, user=call.user, status=S.created, created=now, last_update=now, **fields)
     if "execution" in request:
-        task.execution = Execution(**request["execution"])
+        task.execution = request["execution"]
     task.save(force_insert=True)
     return {"id": task.id}
 
@@ -69,10 +69,10 @@ def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         for key, value in fields.items():
             setattr(task, key, value)
         if "execution" in request:
-            task.execution = Execution(**{**(task.execution.to_mongo().to_dict() if task.execution else {}), **request["execution"]})
+            task.execution = {**(task.execution or {}), **request["execution"]}
         task.last_update = utcnow()
 
-    return _answer(_write(call, request["task"], change))
+    return _answer(write_task(call, request["task"], change))
 
 
 def change_status(action: str):
@@ -103,7 +103,7 @@ def change_status(action: str):
                 task.started = task.completed = task.published = None
                 task.last_metrics, task.last_iteration = {}, 0
 
-        changed = _write(call, request["task"], change)
+        changed = write_task(call, request["task"], change)
         if action == "reset":
             ScalarChunk._get_collection().delete_many({"task": request["task"], "company": call.company})
         return _answer(changed)
@@ -113,7 +113,7 @@ def change_status(action: str):
 
 
 def ping(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    _write(call, request["task"], lambda task: setattr(task, "last_update", utcnow()))
+    write_task(call, request["task"], lambda task: setattr(task, "last_update", utcnow()))
     return {}
 
 
@@ -139,7 +139,8 @@ def _fields(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _write(call: Call, task_id: str, change) -> dict[str, Any]:
+def write_task(call: Call, task_id: str, change) -> dict[str, Any]:
+    """Apply `change` to the caller's task atomically; the changed fields (invalid_task_id if none)."""
     task, changed = modify(Task, {"_id": task_id, **writable(call)}, change)
     if task is None:
         raise ApiError("invalid_task_id", "no such task", id=task_id)

@@ -6,7 +6,7 @@ import pytest
 
 from services.common.values import new_id, utcnow
 from services.projects.documents import Project
-from services.tasks.documents import Execution, ModelItem, Task, TaskModels
+from services.tasks.documents import ModelItem, Task, TaskModels
 
 @pytest.fixture
 def make_task(api):
@@ -23,7 +23,7 @@ def make_task(api):
                 input=[ModelItem(name=f"in{i}", model=m) for i, m in enumerate(inputs)],
                 output=[ModelItem(name=f"out{i}", model=m) for i, m in enumerate(outputs)],
             ),
-            execution=Execution(**(execution or {})),
+            execution=execution or {},
             **fields,
         )
         task.save(force_insert=True)

@@ -87,3 +87,36 @@ def test_another_companys_task_is_not_found(api, task_id):
         assert other.error(endpoint, {"task": task_id})["result_subcode"] == 101, endpoint
     assert other.error("tasks.edit", {"task": task_id, "name": "mine", "force": True})["result_subcode"] == 101
     assert status_of(api, task_id) == "created"
+
+
+def test_hyperparameters(api, task_id):
+    params = [{"section": "Args", "name": "lr", "value": "0.1", "type": "float"}, {"section": "General", "name": "a.b", "value": "1"}]
+    assert api.call("tasks.edit_hyper_params", {"task": task_id, "hyperparams": params}, version="2.23") == {"updated": 1}
+    api.call("tasks.edit_hyper_params", {"task": task_id, "hyperparams": [{"section": "Args", "name": "epochs", "value": "3"}]}, version="2.23")
+    (entry,) = api.call("tasks.get_hyper_params", {"tasks": [task_id]}, version="2.23")["params"]
+    assert {(p["section"], p["name"], p["value"]) for p in entry["hyperparams"]} == {
+        ("Args", "lr", "0.1"), ("General", "a.b", "1"), ("Args", "epochs", "3"),
+    }  # fmt: skip
+    api.call("tasks.edit_hyper_params", {"task": task_id, "hyperparams": [{"section": "Args", "name": "x"}], "replace_hyperparams": "section"}, version="2.23")
+    (entry,) = api.call("tasks.get_hyper_params", {"tasks": [task_id]}, version="2.23")["params"]
+    assert {(p["section"], p["name"]) for p in entry["hyperparams"]} == {("Args", "x"), ("General", "a.b")}
+    assert api.error("tasks.edit_hyper_params", {"task": task_id, "hyperparams": []}, version="2.1")["result_code"] == 404
+
+
+def test_configuration_requirements_models_and_artifacts(api, task_id, create_model):
+    api.call("tasks.edit_configuration", {"task": task_id, "configuration": [{"name": "cfg", "value": "a: 1", "type": "yaml"}]}, version="2.23")
+    (entry,) = api.call("tasks.get_configurations", {"tasks": [task_id], "names": ["cfg"]}, version="2.23")["configurations"]
+    assert entry["configuration"] == [{"name": "cfg", "value": "a: 1", "type": "yaml", "description": ""}]
+    assert api.call("tasks.set_requirements", {"task": task_id, "requirements": {"pip": "numpy==2.0"}})["updated"] == 1
+    model_id = create_model()
+    api.call("tasks.add_or_update_model", {"task": task_id, "name": "weights", "model": model_id, "type": "output", "iteration": 7}, version="2.23")
+    task = api.call("tasks.get_by_id", {"task": task_id})["task"]
+    assert task["script"]["requirements"] == {"pip": "numpy==2.0"} and task["last_iteration"] == 7
+    assert [(m["name"], m["model"]) for m in task["models"]["output"]] == [("weights", model_id)]
+    assert api.call("models.get_by_task_id", {"task": task_id})["model"]["id"] == model_id
+    meta = api.error("tasks.add_or_update_model", {"task": task_id, "name": "w", "model": "nope", "type": "input"}, version="2.23")
+    assert meta["result_subcode"] == 201
+    artifact = {"key": "data", "type": "pandas", "uri": "s3://a.csv", "content_size": 10}
+    api.call("tasks.add_or_update_artifacts", {"task": task_id, "artifacts": [artifact]}, version="2.23")
+    task = api.call("tasks.get_by_id", {"task": task_id})["task"]
+    assert [(a["key"], a["mode"], a["uri"]) for a in task["execution"]["artifacts"].values()] == [("data", "output", "s3://a.csv")]
