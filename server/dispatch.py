@@ -30,6 +30,19 @@ Handler = Callable[[Call, dict[str, Any]], dict[str, Any]]
 log = logging.getLogger(__name__)
 
 RESOLVED_CACHE_SIZE = 4096
+JSON_LINES = "application/json-lines"
+
+
+def parse_json_lines(raw: bytes) -> list[Any]:
+    """A JSON-lines body (one JSON value per line, as the ClearML SDK sends event batches)."""
+    items = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if line.strip():
+            try:
+                items.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                raise ApiError("malformed_json", f"line {number}: {exc}") from None
+    return items
 
 
 class Dispatcher:
@@ -172,7 +185,9 @@ class Dispatcher:
         if len(raw) > self._max_body:
             raise ApiError("request_too_large", f"more than {self._max_body} bytes")
         data: Any = {}
-        if raw.strip():
+        if (req.content_type or "").startswith(JSON_LINES):
+            data = {"batched_data": parse_json_lines(raw)}
+        elif raw.strip():
             try:
                 data = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:

@@ -12,6 +12,7 @@ from typing import Any
 def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     from services import debug, models, server_info, users
     from services.auth import handlers as auth
+    from services.events import handlers as events
     from services.projects import handlers as projects
     from services.tasks import handlers as tasks
     from services.tasks import parameters as task_parameters
@@ -19,6 +20,7 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     services = {
         "auth": auth.HANDLERS,
         "debug": debug.HANDLERS,
+        "events": events.HANDLERS,
         "models": models.HANDLERS,
         "projects": projects.HANDLERS,
         "server": server_info.HANDLERS,
@@ -33,8 +35,8 @@ def document_classes() -> list[type]:
     from services.auth.documents import Company, Credentials, RevokedToken, User
     from services.models.documents import Model
     from services.projects.documents import Project
-    from services.events.documents import ScalarChunk
+    from services.events.documents import ScalarChunk, TaskEvent
     from services.mlflow.documents import RegisteredModel
     from services.tasks.documents import Task
 
-    return [Company, User, Credentials, RevokedToken, Model, Project, Task, ScalarChunk, RegisteredModel]
+    return [Company, User, Credentials, RevokedToken, Model, Project, Task, ScalarChunk, TaskEvent, RegisteredModel]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mongoengine import DateTimeField, IntField, ListField, StringField
+from mongoengine import DateTimeField, DictField, IntField, ListField, StringField
 
 from services.common.documents import RevisionedDocument
 
@@ -26,3 +26,17 @@ class ScalarChunk(RevisionedDocument):
     values = ListField()
     timestamps = ListField(IntField())  # milliseconds since the epoch
     created = DateTimeField()
+
+
+class TaskEvent(RevisionedDocument):
+    """Any other event of a task (log lines, plots, debug images), kept as reported."""
+
+    meta = {"collection": "task_events", "strict": False, "indexes": [("task", "type", "timestamp")]}
+
+    id = StringField(primary_key=True)
+    company = StringField(required=True)
+    task = StringField(required=True)
+    type = StringField(required=True)
+    timestamp = IntField()  # milliseconds since the epoch
+    iter = IntField()
+    payload = DictField()  # the event as reported, less the fields above
