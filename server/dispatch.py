@@ -45,6 +45,37 @@ def parse_json_lines(raw: bytes) -> list[Any]:
     return items
 
 
+def request_data(req: falcon.Request, spec: EndpointVersion, max_body: int) -> Any:
+    """The request's data: its JSON (or JSON-lines) body, with query-string parameters merged over it."""
+    encoding = req.get_header("Content-Encoding")
+    if encoding and encoding.lower() != "identity":
+        raise ApiError("unsupported_media_type", f"Content-Encoding '{encoding}' is not supported")
+    length = req.content_length
+    if length is not None and length > max_body:
+        raise ApiError("request_too_large", f"{length} bytes, the limit is {max_body}")
+    if length is not None:
+        raw = req.stream.read(length) if length else b""  # the WSGI server bounds the stream itself
+    elif req.env.get("wsgi.input_terminated"):  # chunked: no Content-Length, the server ends the stream
+        raw = req.stream.read(max_body + 1)
+    else:
+        raw = b""
+    if len(raw) > max_body:
+        raise ApiError("request_too_large", f"more than {max_body} bytes")
+    data: Any = {}
+    if (req.content_type or "").startswith(JSON_LINES):
+        data = {"batched_data": parse_json_lines(raw)}
+    elif raw.strip():
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError("malformed_json", str(exc)) from None
+    if req.query_string:
+        if not isinstance(data, dict):
+            raise ApiError("validation_error", "the request body must be a JSON object")
+        data.update(parse_query_string(req.query_string, spec.request))
+    return data
+
+
 class Dispatcher:
     """Falcon resource serving every `[/api][/vX.Y]/<service>.<action>` path."""
 
@@ -131,7 +162,7 @@ class Dispatcher:
         if spec.removed:
             raise ApiError("endpoint_removed", spec.removed, endpoint=spec.name, version=spec.version_text)
         identity = self._identify(spec, req)
-        data = self._request_data(req, spec)
+        data = request_data(req, spec, self._max_body)
         try:
             data = self._validators.validate_request(spec, data)
         except InvalidData as exc:
@@ -168,35 +199,6 @@ class Dispatcher:
         )
         check_role(identity, spec.access, spec.name)
         return identity
-
-    def _request_data(self, req: falcon.Request, spec: EndpointVersion) -> Any:
-        encoding = req.get_header("Content-Encoding")
-        if encoding and encoding.lower() != "identity":
-            raise ApiError("unsupported_media_type", f"Content-Encoding '{encoding}' is not supported")
-        length = req.content_length
-        if length is not None and length > self._max_body:
-            raise ApiError("request_too_large", f"{length} bytes, the limit is {self._max_body}")
-        if length is not None:
-            raw = req.stream.read(length) if length else b""  # the WSGI server bounds the stream itself
-        elif req.env.get("wsgi.input_terminated"):  # chunked: no Content-Length, the server ends the stream
-            raw = req.stream.read(self._max_body + 1)
-        else:
-            raw = b""
-        if len(raw) > self._max_body:
-            raise ApiError("request_too_large", f"more than {self._max_body} bytes")
-        data: Any = {}
-        if (req.content_type or "").startswith(JSON_LINES):
-            data = {"batched_data": parse_json_lines(raw)}
-        elif raw.strip():
-            try:
-                data = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise ApiError("malformed_json", str(exc)) from None
-        if req.query_string:
-            if not isinstance(data, dict):
-                raise ApiError("validation_error", "the request body must be a JSON object")
-            data.update(parse_query_string(req.query_string, spec.request))
-        return data
 
     def render_error(self, call_id: str, meta: dict[str, Any], exc: Exception) -> tuple[int, int, bytes]:
         """Status, subcode and envelope body for any exception raised while serving a call."""

@@ -11,16 +11,14 @@ import time
 from typing import Any
 
 import falcon
-import orjson
 
 from server import envelope
 from server.access_log import AccessLog
 from server.auth import check_role
 from server.call import Call, Reply, ServerContext
 from server.db import translate_db_error
-from server.dispatch import Handler
+from server.dispatch import Handler, request_data
 from server.errors import ApiError, ErrorCatalogue
-from server.query_string import parse_query_string
 from server.schema.model import EndpointVersion
 from server.schema.validators import InvalidData, Validators
 
@@ -88,7 +86,7 @@ class MlflowDispatcher:
             req.get_header("Authorization"), req.cookies.get(self._server.authenticator.cookie_name)
         )
         check_role(identity, spec.access, spec.name)
-        data = self._request_data(req, spec)
+        data = request_data(req, spec, self._max_body)
         try:
             data = self._validators.validate_request(spec, data)
         except InvalidData as exc:
@@ -96,21 +94,6 @@ class MlflowDispatcher:
         call = Call(call_id, f"mlflow.{spec.name}", MLFLOW_VERSION, MLFLOW_VERSION, identity, self._server)
         result = self._handlers[spec.name](call, data)
         return result.data if isinstance(result, Reply) else result
-
-    def _request_data(self, req: falcon.Request, spec: EndpointVersion) -> Any:
-        length = req.content_length or 0
-        if length > self._max_body:
-            raise ApiError("request_too_large", f"{length} bytes, the limit is {self._max_body}")
-        raw = req.stream.read(length) if length else b""
-        data: Any = {}
-        if raw.strip():
-            try:
-                data = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise ApiError("malformed_json", str(exc)) from None
-        if req.query_string and isinstance(data, dict):
-            data.update(parse_query_string(req.query_string, spec.request))
-        return data
 
     def render_error(self, exc: Exception, name: str) -> tuple[int, bytes]:
         error = exc if isinstance(exc, ApiError) else translate_db_error(exc)
