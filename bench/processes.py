@@ -85,12 +85,15 @@ def regista(data_dir: Path, log_path: Path, workers: int = 2, **overrides: str) 
         "REGISTA__EMBEDDED_DB__DATA_DIR": str(data_dir),
         "REGISTA__EMBEDDED_DB__PORT": str(db_port),
         "REGISTA__API__SCHEMA_CACHE_DIR": str(data_dir / "schema-cache"),
+        "REGISTA__FILES__ROOT": str(data_dir / "files"),
+        "REGISTA__ARTIFACTS__ROOT": str(data_dir / "artifacts"),
         "REGISTA__LOGGING__FORMAT": "json",
         **{f"REGISTA__{key.upper()}": value for key, value in overrides.items()},
     }
     command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", str(workers)]
     server = ServerProcess(command, env, log_path, "/api/debug.ping", port)
     server.db_uri = f"mongodb://127.0.0.1:{db_port}/regista"
+    server.data_dir = Path(data_dir)
     login = requests.post(f"{server.url}/api/auth.login", auth=(BENCH_KEY, BENCH_SECRET), timeout=10).json()
     server.auth = {"Authorization": f"Bearer {login['data']['token']}"}
     me = requests.post(f"{server.url}/api/users.get_current_user", headers=server.auth, timeout=10).json()

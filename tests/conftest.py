@@ -82,6 +82,7 @@ def test_config(tmp_path_factory):
         {
             "api.schema_cache_dir": str(tmp_path_factory.mktemp("schema-cache")),
             "artifacts.root": str(tmp_path_factory.mktemp("artifacts")),
+            "files.root": str(tmp_path_factory.mktemp("files")),
             "api.validate_responses": True,
             "api.debug": True,
             "auth.token_secret": TEST_TOKEN_SECRET,

@@ -80,3 +80,10 @@ def open_file(root: Path, relative: str) -> BinaryIO:
     if not path.is_file():
         raise ApiError("resource_does_not_exist", f"Artifact {relative!r} does not exist")
     return open(path, "rb")
+
+
+def delete(root: Path, relative: str) -> None:
+    path = safe_path(root, relative)
+    if not path.is_file():
+        raise ApiError("resource_does_not_exist", f"File {relative!r} does not exist")
+    path.unlink()

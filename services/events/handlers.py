@@ -8,6 +8,7 @@ from typing import Any
 
 from server.call import Call
 from server.errors import ApiError
+from services.common import scroll
 from services.common.atomic import modify
 from services.common.tenancy import writable
 from services.common.values import new_id
@@ -63,6 +64,36 @@ def get_task_log(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     found = TaskEvent._get_collection().find(query).sort(order).limit(int(request.get("batch_size", 500)))
     events = [_shown(raw) for raw in found]
     return {"events": events, "returned": len(events), "total": total}
+
+
+def get_task_events(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    task = _task(call, request["task"])
+    query: dict[str, Any] = {"task": task["_id"], "company": call.company}
+    if request.get("event_type"):
+        query["type"] = request["event_type"]
+    secret = str(call.config.get("auth.token_secret"))
+    fingerprint = scroll.query_fingerprint({"task": task["_id"], "type": request.get("event_type")})
+    start = scroll.decode(secret, request["scroll_id"], fingerprint) if request.get("scroll_id") else 0
+    collection = TaskEvent._get_collection()
+    found = collection.find(query).sort([("timestamp", 1), ("_id", 1)]).skip(start).limit(int(request.get("batch_size", 500)))
+    events = [_shown(raw) for raw in found]
+    total = collection.count_documents(query)
+    return {"events": events, "returned": len(events), "total": total, "scroll_id": scroll.encode(secret, start + len(events), fingerprint)}
+
+
+def get_task_metrics(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    result = []
+    for task_id in request["tasks"]:
+        task = _task(call, task_id)
+        if request.get("event_type") in (None, SCALAR):
+            names = {entry["metric"] for entry in scalars.latest_values(task)}
+        else:
+            names = set()
+        if request.get("event_type") != SCALAR:
+            query = {"task": task_id, "company": call.company, **({"type": request["event_type"]} if request.get("event_type") else {})}
+            names |= {m for m in TaskEvent._get_collection().distinct("payload.metric", query) if m}
+        result.append({"task": task_id, "metrics": sorted(names)})
+    return {"metrics": result}
 
 
 def delete_for_task(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -124,5 +155,5 @@ def _shown(raw: dict[str, Any]) -> dict[str, Any]:
 HANDLERS = {
     "add": add, "add_batch": add_batch, "get_scalar_metrics_and_variants": get_scalar_metrics_and_variants,
     "scalar_metrics_iter_histogram": scalar_metrics_iter_histogram, "get_task_log": get_task_log,
-    "delete_for_task": delete_for_task,
+    "delete_for_task": delete_for_task, "get_task_events": get_task_events, "get_task_metrics": get_task_metrics,
 }  # fmt: skip

@@ -73,7 +73,7 @@ class Task(RevisionedDocument):
     comment = StringField()
     parent = StringField()
     script = DictField()
-    output_dest = StringField()
+    output = DictField(default=dict)  # {destination}: where the task's models and artifacts go
     runtime = DictField()
     container = DictField()
     completed = DateTimeField()

@@ -7,6 +7,7 @@ from typing import Any
 from server.call import Call
 from server.errors import ApiError
 from services.common.atomic import modify
+from services.common.keys import escape_key
 from services.common.listing import ListingSpec, plan_listing, run_listing
 from services.common.tenancy import readable, writable
 from services.common.values import new_id, to_api, utcnow
@@ -22,7 +23,7 @@ LISTING = ListingSpec(
     tag_fields=("tags", "system_tags"),
     text_search=False,
 )
-EDITABLE = ("name", "type", "comment", "project", "parent", "tags", "system_tags", "script", "output_dest", "runtime", "container")
+EDITABLE = ("name", "type", "comment", "project", "parent", "tags", "system_tags", "script", "runtime", "container")
 # Status changes: the statuses each may start from (force allows any but published).
 TRANSITIONS = {
     "started": (S.created, S.queued, S.in_progress),
@@ -40,6 +41,7 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     fields = _fields(call, request)
     now = utcnow()
     task = Task(id=new_id(), company=call.company, user=call.user, status=S.created, created=now, last_update=now, **fields)
+    task.output = {"destination": request["output_dest"]} if request.get("output_dest") else {}
     if "execution" in request:
         task.execution = request["execution"]
     task.save(force_insert=True)
@@ -68,11 +70,26 @@ def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
             raise ApiError("invalid_task_status", "a published task cannot be edited", id=task.id, status=task.status)
         for key, value in fields.items():
             setattr(task, key, value)
+        if "output_dest" in request:
+            task.output = {**(task.output or {}), "destination": request["output_dest"]}
         if "execution" in request:
             task.execution = {**(task.execution or {}), **request["execution"]}
         task.last_update = utcnow()
 
     return _answer(write_task(call, request["task"], change))
+
+
+def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    fields = _fields(call, {k: request[k] for k in ("name", "comment", "tags", "system_tags", "project") if k in request})
+
+    def change(task: Task) -> None:
+        if task.status == S.published:
+            raise ApiError("invalid_task_status", "a published task cannot be changed", id=task.id, status=task.status)
+        for key, value in fields.items():
+            setattr(task, key, value)
+        task.last_update = utcnow()
+
+    return _answer(write_task(call, request["task"], change) if fields else {})
 
 
 def change_status(action: str):
@@ -130,6 +147,13 @@ def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 def _fields(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     fields = {key: request[key] for key in EDITABLE if key in request}
+    if "hyperparams" in request:  # names may hold '.' or '$': stored escaped, as everywhere
+        fields["hyperparams"] = {
+            section: {escape_key(name): {**item, "section": section, "name": name} for name, item in params.items()}
+            for section, params in request["hyperparams"].items()
+        }
+    if "configuration" in request:
+        fields["configuration"] = {escape_key(name): {**item, "name": name} for name, item in request["configuration"].items()}
     if isinstance(fields.get("name"), str):
         fields["name"] = fields["name"].strip()
     if fields.get("project") and Project._get_collection().find_one({"_id": fields["project"], **readable(call)}, {"_id": 1}) is None:
@@ -152,6 +176,6 @@ def _answer(changed: dict[str, Any]) -> dict[str, Any]:
 
 
 HANDLERS = {
-    "create": create, "get_by_id": get_by_id, "get_all": get_all, "get_all_ex": get_all, "edit": edit,
+    "create": create, "update": update, "get_by_id": get_by_id, "get_all": get_all, "get_all_ex": get_all, "edit": edit,
     "ping": ping, "delete": delete, **{action: change_status(action) for action in TRANSITIONS},
 }  # fmt: skip

@@ -91,12 +91,14 @@ def add_or_update_model(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_or_update_artifacts(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    artifacts = {escape_key(f"{a['key']}:{a.get('mode', 'output')}"): {**a, "mode": a.get("mode", "output")} for a in request["artifacts"]}
+    given = [{**a, "mode": a.get("mode", "output")} for a in request["artifacts"]]
+    keys = {(a["key"], a["mode"]) for a in given}
 
     def change(task: Task) -> None:
         _writable(task, request.get("force", False))
         execution = dict(task.execution or {})
-        execution["artifacts"] = {**(execution.get("artifacts") or {}), **artifacts}
+        kept = [a for a in execution.get("artifacts") or [] if (a.get("key"), a.get("mode")) not in keys]
+        execution["artifacts"] = kept + given  # a list, as clients read it; (key, mode) identifies one
         task.execution = execution
         task.last_update = utcnow()
 

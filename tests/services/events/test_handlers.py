@@ -73,3 +73,33 @@ def test_delete_for_task(api, task_id):
     api.call("events.add", {"task": task_id, "type": "log", "msg": "x"})
     assert api.call("events.delete_for_task", {"task": task_id}) == {"deleted": 2}
     assert api.call("events.get_scalar_metrics_and_variants", {"task": task_id}) == {"metrics": {}}
+
+
+def test_task_events_in_scroll_pages_and_metric_names(api, task_id):
+    events = [{"task": task_id, "type": "plot", "timestamp": 1000 + i, "metric": f"plot{i % 2}", "plot_str": "{}"} for i in range(5)]
+    api.call("events.add_batch", {"batched_data": events})
+    api.call("events.add", {"task": task_id, "type": "training_stats_scalar", "metric": "loss", "variant": "v", "value": 1.0})
+    first = api.call("events.get_task_events", {"task": task_id, "event_type": "plot", "batch_size": 3})
+    assert (first["returned"], first["total"]) == (3, 5)
+    rest = api.call("events.get_task_events", {"task": task_id, "event_type": "plot", "batch_size": 3, "scroll_id": first["scroll_id"]})
+    assert [e["timestamp"] for e in first["events"] + rest["events"]] == [1000 + i for i in range(5)]
+    metrics = api.call("events.get_task_metrics", {"tasks": [task_id]})["metrics"]
+    assert metrics == [{"task": task_id, "metrics": ["loss", "plot0", "plot1"]}]
+    assert api.call("events.get_task_metrics", {"tasks": [task_id], "event_type": "plot"})["metrics"][0]["metrics"] == ["plot0", "plot1"]
+
+
+def test_concurrent_reports_keep_the_latest_values_right(api, task_id):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def report(worker: int) -> None:
+        batch = [{"task": task_id, "type": "training_stats_scalar", "metric": "m", "variant": f"w{worker}", "iter": i, "value": float(i)} for i in range(20)]
+        api.call("events.add_batch", {"batched_data": batch})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(report, range(8)))
+    task = api.call("tasks.get_by_id", {"task": task_id})["task"]
+    latest = [v for variants in task["last_metrics"].values() for v in variants.values()]
+    assert len(latest) == 8 and all(entry["iter"] == 19 and entry["value"] == 19.0 for entry in latest)
+    assert task["last_iteration"] == 19
+    histogram = api.call("events.scalar_metrics_iter_histogram", {"task": task_id})
+    assert all(len(series["x"]) == 20 for series in histogram["m"].values())

@@ -33,7 +33,7 @@ def test_the_sdk_lifecycle(api, task_id):
     result = api.call("tasks.completed", {"task": task_id, "status_reason": "completed", "publish": False})
     assert result["updated"] == 1 and status_of(api, task_id) == "completed"
     task = api.call("tasks.get_by_id", {"task": task_id})["task"]
-    assert task["script"] == {"entry_point": "train.py"} and task["output_dest"] == "s3://out" and task["completed"]
+    assert task["script"] == {"entry_point": "train.py"} and task["output"] == {"destination": "s3://out"} and task["completed"]
     api.call("tasks.publish", {"task": task_id})
     assert status_of(api, task_id) == "published"
 
@@ -119,4 +119,27 @@ def test_configuration_requirements_models_and_artifacts(api, task_id, create_mo
     artifact = {"key": "data", "type": "pandas", "uri": "s3://a.csv", "content_size": 10}
     api.call("tasks.add_or_update_artifacts", {"task": task_id, "artifacts": [artifact]}, version="2.23")
     task = api.call("tasks.get_by_id", {"task": task_id})["task"]
-    assert [(a["key"], a["mode"], a["uri"]) for a in task["execution"]["artifacts"].values()] == [("data", "output", "s3://a.csv")]
+    assert [(a["key"], a["mode"], a["uri"]) for a in task["execution"]["artifacts"]] == [("data", "output", "s3://a.csv")]
+    api.call("tasks.add_or_update_artifacts", {"task": task_id, "artifacts": [{**artifact, "uri": "s3://b.csv"}]}, version="2.23")
+    task = api.call("tasks.get_by_id", {"task": task_id})["task"]
+    assert [a["uri"] for a in task["execution"]["artifacts"]] == ["s3://b.csv"]  # updated, not added
+
+
+def test_sectioned_hyperparameters_and_configuration_in_edit(api, task_id):
+    hyperparams = {"General": {"lr": {"value": "0.1", "type": "float"}, "opt.name": {"value": "adam"}}}
+    configuration = {"cfg": {"value": "a: 1", "type": "yaml"}}
+    api.call("tasks.edit", {"task": task_id, "hyperparams": hyperparams, "configuration": configuration}, version="2.9")
+    (entry,) = api.call("tasks.get_hyper_params", {"tasks": [task_id]}, version="2.9")["params"]
+    assert {(p["section"], p["name"], p["value"]) for p in entry["hyperparams"]} == {("General", "lr", "0.1"), ("General", "opt.name", "adam")}
+    (configs,) = api.call("tasks.get_configurations", {"tasks": [task_id]}, version="2.9")["configurations"]
+    assert configs["configuration"][0]["name"] == "cfg"
+    api.call("tasks.edit", {"task": task_id, "hyperparams": {"X": {}}}, version="2.1")  # not a 2.1 field: ignored
+    assert api.call("tasks.get_hyper_params", {"tasks": [task_id]}, version="2.9")["params"][0]["hyperparams"]
+
+
+def test_update(api, task_id):
+    result = api.call("tasks.update", {"task": task_id, "name": "renamed", "tags": ["x"]})
+    assert result["updated"] == 1 and result["fields"]["name"] == "renamed"
+    api.call("tasks.stopped", {"task": task_id, "force": True})
+    api.call("tasks.publish", {"task": task_id})
+    assert api.error("tasks.update", {"task": task_id, "comment": "late"})["result_subcode"] == 110

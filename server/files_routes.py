@@ -1,0 +1,74 @@
+"""A file server compatible with ClearML's: multipart uploads to /files, downloads from /files/<path>.
+
+The ClearML SDK uploads models and artifacts there (CLEARML_FILES_HOST=http://HOST:PORT/files), each
+multipart field named by the file's destination path, and sends its API token along. Files are kept
+in a folder per company under files.root, with the artifact store's path checks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import falcon
+
+from server import envelope
+from server.call import ServerContext
+from server.errors import ApiError
+
+FILES_PREFIX = "/files"
+
+
+class FilesResource:
+    def __init__(self, server: ServerContext, render_error: Callable[[str, dict, Exception], tuple[int, int, bytes]]):
+        from services.artifacts import store  # services are looked up at run time
+
+        self._store = store
+        self._server = server
+        self._render_error = render_error
+        self._root = Path(server.config.get("files.root"))
+        self._max_bytes = int(server.config.get("files.max_file_bytes"))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
+        def upload(root: Path) -> None:
+            if not (req.content_type or "").startswith("multipart/form-data"):
+                raise ApiError("unsupported_media_type", "uploads are multipart/form-data, one field per file")
+            saved = []
+            for part in req.get_media():
+                # Field names are destination paths; the SDK sends them with a leading "/".
+                target = "/".join(p.strip("/") for p in (path, part.name) if p.strip("/"))
+                self._store.save(root, target, part.stream, None, self._max_bytes)
+                saved.append(target)
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = envelope.dumps(saved)
+
+        self._guarded(req, resp, upload)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
+        def download(root: Path) -> None:
+            resp.content_type = "application/octet-stream"
+            resp.stream = self._store.open_file(root, path)
+
+        self._guarded(req, resp, download)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
+        def delete(root: Path) -> None:
+            self._store.delete(root, path)
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = b"{}"
+
+        self._guarded(req, resp, delete)
+
+    def _guarded(self, req: falcon.Request, resp: falcon.Response, action: Any) -> None:
+        try:
+            identity = self._server.authenticator.authenticate(
+                req.get_header("Authorization"), req.cookies.get(self._server.authenticator.cookie_name)
+            )
+            action(self._store.company_root(self._root, identity.company))
+        except (ApiError, OSError, falcon.MediaMalformedError) as exc:
+            if isinstance(exc, OSError):
+                exc = ApiError("bad_request", f"file I/O failed: {exc.strerror}")
+            elif isinstance(exc, falcon.MediaMalformedError):
+                exc = ApiError("bad_request", "malformed multipart body")
+            status, _, body = self._render_error(envelope.new_call_id(), envelope.endpoint_meta(req.path, None, None), exc)
+            resp.status, resp.content_type, resp.data, resp.stream = status, falcon.MEDIA_JSON, body, None

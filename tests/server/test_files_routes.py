@@ -1,0 +1,29 @@
+"""The ClearML-compatible file server under /files."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.conftest import serve_in_thread
+
+
+def test_upload_download_and_delete(api):
+    with serve_in_thread(api.client.app) as url:
+        headers = api.headers
+        upload = requests.post(f"{url}/files", files={"/proj/run/models/w.bin": ("w.bin", b"weights")}, headers=headers, timeout=10)
+        assert upload.status_code == 200 and upload.json() == ["proj/run/models/w.bin"]
+        download = requests.get(f"{url}/files/proj/run/models/w.bin", headers=headers, timeout=10)
+        assert download.status_code == 200 and download.content == b"weights"
+        other = api.as_user(company="other")
+        assert requests.get(f"{url}/files/proj/run/models/w.bin", headers=other.headers, timeout=10).status_code == 404
+        assert requests.get(f"{url}/files/proj/run/models/w.bin", timeout=10).status_code == 401
+        assert requests.delete(f"{url}/files/proj/run/models/w.bin", headers=headers, timeout=10).status_code == 200
+        assert requests.get(f"{url}/files/proj/run/models/w.bin", headers=headers, timeout=10).status_code == 404
+
+
+def test_hostile_uploads(api):
+    with serve_in_thread(api.client.app) as url:
+        traversal = requests.post(f"{url}/files", files={"../../escape.bin": ("x", b"x")}, headers=api.headers, timeout=10)
+        assert traversal.status_code == 400
+        not_multipart = requests.post(f"{url}/files", data=b"raw", headers=api.headers, timeout=10)
+        assert not_multipart.status_code == 415
