@@ -20,7 +20,7 @@ from server.mlflow_dispatch import PREFIX as MLFLOW_PREFIX
 from server.mlflow_dispatch import MlflowDispatcher, MlflowNotFound, MlflowServerInfo
 from server.artifact_routes import ARTIFACTS_PREFIX, ArtifactResource
 from server.docs import DocsAssets, DocsPage, OpenApiResource
-from server.files_routes import FILES_PREFIX, FilesResource
+from server.files_routes import FilesResource
 from server.errors import ApiError
 from server.schema import compiled
 from server.schema.compiled import CompiledSchema
@@ -84,8 +84,9 @@ def create_app(
         app.add_route(route, dispatcher)
     _add_mlflow(app, server, mlflow_schema or load_mlflow_schema(config), access_log)
     files = FilesResource(server, dispatcher.render_error)
-    app.add_route(FILES_PREFIX, files)
-    app.add_route(FILES_PREFIX + "/{path:path}", files)
+    files_prefix = "/" + str(config.get("files.prefix")).strip("/")
+    app.add_route(files_prefix, files)
+    app.add_route(files_prefix + "/{path:path}", files)
     openapi = OpenApiResource(schema.api, schema.catalogue)
     app.add_route("/api/openapi.json", openapi)
     app.add_route("/api/docs", DocsPage(schema.api))

@@ -1,4 +1,5 @@
-"""A file server compatible with ClearML's: multipart uploads to /files, downloads from /files/<path>.
+"""A file server compatible with ClearML's: multipart uploads to /files, downloads from /files/<path>
+(the prefix is files.prefix).
 
 The ClearML SDK uploads models and artifacts there (CLEARML_FILES_HOST=http://HOST:PORT/files), each
 multipart field named by the file's destination path, and sends its API token along. Files are kept
@@ -15,9 +16,6 @@ import falcon
 from server import envelope
 from server.call import ServerContext
 from server.errors import ApiError
-
-FILES_PREFIX = "/files"
-
 
 class FilesResource:
     def __init__(self, server: ServerContext, render_error: Callable[[str, dict, Exception], tuple[int, int, bytes]]):

@@ -27,3 +27,11 @@ def test_hostile_uploads(api):
         assert traversal.status_code == 400
         not_multipart = requests.post(f"{url}/files", data=b"raw", headers=api.headers, timeout=10)
         assert not_multipart.status_code == 415
+
+
+def test_the_prefix_is_configurable(api):
+    moved = api.with_config({"files.prefix": "/storage/"})
+    with serve_in_thread(moved.client.app) as url:
+        upload = requests.post(f"{url}/storage", files={"a.txt": ("a.txt", b"a")}, headers=moved.headers, timeout=10)
+        assert upload.status_code == 200
+        assert requests.get(f"{url}/storage/a.txt", headers=moved.headers, timeout=10).content == b"a"
