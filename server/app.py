@@ -21,6 +21,7 @@ from server.mlflow_dispatch import MlflowDispatcher, MlflowNotFound, MlflowServe
 from server.artifact_routes import ARTIFACTS_PREFIX, ArtifactResource
 from server.docs import DocsAssets, DocsPage, OpenApiResource
 from server.files_routes import FilesResource
+from server.health import Health
 from server.errors import ApiError
 from server.schema import compiled
 from server.schema.compiled import CompiledSchema
@@ -87,6 +88,7 @@ def create_app(
     files_prefix = "/" + str(config.get("files.prefix")).strip("/")
     app.add_route(files_prefix, files)
     app.add_route(files_prefix + "/{path:path}", files)
+    app.add_route("/health", Health())
     openapi = OpenApiResource(schema.api, schema.catalogue)
     app.add_route("/api/openapi.json", openapi)
     app.add_route("/api/docs", DocsPage(schema.api))

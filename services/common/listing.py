@@ -19,6 +19,9 @@ from services.common.values import to_api
 
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 TEXT_SCORE = "@text_score"
+MAX_PATTERN_LENGTH = 1000
+# A group whose body repeats (+, *, {n,}) and that is itself repeated: the classic catastrophic shape.
+NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,\d*\})\)(?:[+*]|\{\d*,\d*\}|\{\d{2,}\})")
 
 
 @dataclass(frozen=True)
@@ -98,10 +101,24 @@ def run_listing(collection, listing: Listing) -> list[dict[str, Any]]:
 
 
 def checked_regex(pattern: str, field_name: str) -> str:
+    """A valid pattern that cannot backtrack exponentially.
+
+    The embedded database runs regexes with Python's backtracking engine, in the one process that serves
+    every query: a pattern such as (a+)+$ could stall it for everybody. Patterns are capped in length and
+    may not repeat a group that itself repeats.
+    """
     try:
         re.compile(pattern)
     except re.error as exc:
         raise ApiError("invalid_regex_error", f"{field_name}: {exc}", field=field_name, pattern=pattern) from None
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ApiError("invalid_regex_error", f"{field_name}: longer than {MAX_PATTERN_LENGTH} characters", field=field_name)
+    if NESTED_QUANTIFIER.search(pattern):
+        raise ApiError(
+            "invalid_regex_error",
+            f"{field_name}: a repeated group that repeats inside ({pattern[:40]!r}) can take exponential time",
+            field=field_name,
+        )
     return pattern
 
 
