@@ -81,6 +81,10 @@ class Authenticator:
             return self._from_token(cookie)
         raise ApiError("missing_credentials", "send Authorization: Basic or Bearer, or log in for a cookie")
 
+    def authenticate_request(self, req: Any) -> Identity:
+        """`authenticate` with a Falcon request's Authorization header and token cookie."""
+        return self.authenticate(req.get_header("Authorization"), req.cookies.get(self.cookie_name))
+
     def issue_token(self, identity: Identity, expiration_s: int | None = None) -> tuple[str, int]:
         """A signed token for `identity` and its lifetime in seconds (capped by configuration)."""
         lifetime = min(expiration_s, self.lifetime_s) if expiration_s else self.lifetime_s

@@ -194,9 +194,7 @@ class Dispatcher:
         """The caller's identity, enforcing the schema's access rules; None on open endpoints."""
         if not spec.access.authorize:
             return None
-        identity = self._authenticator.authenticate(
-            req.get_header("Authorization"), req.cookies.get(self._authenticator.cookie_name)
-        )
+        identity = self._authenticator.authenticate_request(req)
         check_role(identity, spec.access, spec.name)
         return identity
 

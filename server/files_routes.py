@@ -59,9 +59,7 @@ class FilesResource:
 
     def _guarded(self, req: falcon.Request, resp: falcon.Response, action: Any) -> None:
         try:
-            identity = self._server.authenticator.authenticate(
-                req.get_header("Authorization"), req.cookies.get(self._server.authenticator.cookie_name)
-            )
+            identity = self._server.authenticator.authenticate_request(req)
             action(self._store.company_root(self._root, identity.company))
         except (ApiError, OSError, falcon.MediaMalformedError) as exc:
             if isinstance(exc, OSError):

@@ -82,9 +82,7 @@ class MlflowDispatcher:
         spec: EndpointVersion | None = endpoint.resolve(MLFLOW_VERSION) if endpoint else None
         if spec is None:
             raise ApiError("endpoint_not_found", f"No MLflow endpoint {req.method} {req.path}")
-        identity = self._server.authenticator.authenticate(
-            req.get_header("Authorization"), req.cookies.get(self._server.authenticator.cookie_name)
-        )
+        identity = self._server.authenticator.authenticate_request(req)
         check_role(identity, spec.access, spec.name)
         data = request_data(req, spec, self._max_body)
         try:
