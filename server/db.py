@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import mongoengine
 from mongoengine.errors import NotUniqueError
 from mongoengine.errors import ValidationError as DocumentValidationError
+from bson.errors import InvalidDocument
 from pymongo import errors as pymongo_errors
 
 from server.errors import ApiError
@@ -73,6 +74,9 @@ def translate_db_error(exc: Exception) -> ApiError | None:
         return ApiError("data_validation_error", _validation_message(exc, fields), fields=fields)
     if isinstance(exc, (NotUniqueError, pymongo_errors.DuplicateKeyError)):
         return ApiError("expected_unique_data", str(exc))
+    # Values BSON cannot hold: integers beyond 64 bits, keys with NUL in fields that are not free-form.
+    if isinstance(exc, InvalidDocument) or (isinstance(exc, OverflowError) and "8-byte ints" in str(exc)):
+        return ApiError("data_validation_error", f"a value cannot be stored: {exc}")
     if isinstance(exc, (pymongo_errors.ConnectionFailure, pymongo_errors.ServerSelectionTimeoutError)):
         log.error("database unreachable: %s", exc)
         return ApiError("database_unavailable", "the database did not answer; try again")

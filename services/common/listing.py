@@ -34,6 +34,7 @@ class ListingSpec:
     bool_fields: tuple[str, ...] = ()
     hidden_fields: tuple[str, ...] = ()  # left out unless only_fields names them
     text_search: bool = False
+    plain_fields: tuple[str, ...] = ()  # free-form fields whose keys are stored escaped (PlainDataField)
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Listing:
     limit: int
     includes: list[str] = field(default_factory=list)
     excludes: list[str] = field(default_factory=list)
+    plain_fields: tuple[str, ...] = ()
 
 
 def stored_name(name: str) -> str:
@@ -76,6 +78,9 @@ def plan_listing(request: dict[str, Any], spec: ListingSpec, scope: dict[str, An
     query: dict[str, Any] = {}
     for clause in clauses:
         merge_clause(query, clause)
+    if search_text and "_id" in query:
+        # The embedded database fails a $text query with a top-level _id condition; inside $and it works.
+        query.setdefault("$and", []).append({"_id": query.pop("_id")})
     includes, excludes = _only_fields(request.get("only_fields") or [])
     page_size = min(int(request.get("page_size") or max_page_size), max_page_size)
     page = int(request.get("page") or 0)
@@ -87,6 +92,7 @@ def plan_listing(request: dict[str, Any], spec: ListingSpec, scope: dict[str, An
         limit=page_size,
         includes=includes,
         excludes=excludes + [f for f in spec.hidden_fields if f not in {i.split(".")[0] for i in includes}],
+        plain_fields=spec.plain_fields,
     )
 
 
@@ -97,7 +103,7 @@ def run_listing(collection, listing: Listing) -> list[dict[str, Any]]:
     else:
         cursor = collection.find(listing.filter, listing.projection).sort(listing.sort)
         documents = cursor.skip(listing.skip).limit(listing.limit)
-    return [shape(to_api(raw), listing.includes, listing.excludes) for raw in documents]
+    return [shape(to_api(raw, listing.plain_fields), listing.includes, listing.excludes) for raw in documents]
 
 
 def checked_regex(pattern: str, field_name: str) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from collections.abc import Iterable
 from typing import Any
 
 from server.errors import ApiError
+from services.common.keys import unescape_keys
 
 
 def new_id() -> str:
@@ -29,8 +31,12 @@ def parse_datetime(text: str, field: str) -> datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
-def to_api(raw: dict[str, Any]) -> dict[str, Any]:
-    """A stored document as the API shows it: `_id` becomes `id`, bookkeeping fields (`_rev`) go."""
+def to_api(raw: dict[str, Any], plain_fields: Iterable[str] = ()) -> dict[str, Any]:
+    """A stored document as the API shows it: `_id` becomes `id`, bookkeeping fields (`_rev`) go, the
+    keys of free-form fields (`plain_fields`, see PlainDataField) are restored."""
     result = {"id": raw["_id"]} if "_id" in raw else {}
     result.update((key, value) for key, value in raw.items() if not key.startswith("_"))
+    for name in plain_fields:
+        if isinstance(result.get(name), dict):
+            result[name] = unescape_keys(result[name])
     return result

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from mongoengine import DateTimeField, DictField, IntField, ListField, StringField
+from mongoengine import DateTimeField, IntField, ListField, StringField
 
-from services.common.documents import RevisionedDocument
+from services.common.documents import PlainDataField, RevisionedDocument
 
 
 class ScalarChunk(RevisionedDocument):
@@ -39,4 +39,4 @@ class TaskEvent(RevisionedDocument):
     type = StringField(required=True)
     timestamp = IntField()  # milliseconds since the epoch
     iter = IntField()
-    payload = DictField()  # the event as reported, less the fields above
+    payload = PlainDataField()  # the event as reported, less the fields above (any keys)

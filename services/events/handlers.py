@@ -10,6 +10,7 @@ from server.call import Call
 from server.errors import ApiError
 from services.common import scroll
 from services.common.atomic import modify
+from services.common.keys import unescape_keys
 from services.common.tenancy import writable
 from services.common.values import new_id
 from services.events import scalars
@@ -149,7 +150,7 @@ def _task(call: Call, task_id: str) -> dict[str, Any]:
 
 
 def _shown(raw: dict[str, Any]) -> dict[str, Any]:
-    return {"task": raw["task"], "type": raw["type"], "timestamp": raw.get("timestamp"), "iter": raw.get("iter"), **raw.get("payload", {})}
+    return {"task": raw["task"], "type": raw["type"], "timestamp": raw.get("timestamp"), "iter": raw.get("iter"), **unescape_keys(raw.get("payload") or {})}
 
 
 HANDLERS = {

@@ -86,6 +86,10 @@ def append(company: str, task_id: str, points: list[Point], check: Callable[[Tas
     if task is None:
         return False
     ScalarChunk._get_collection().insert_many(chunks, ordered=False)
+    # tasks.delete removes the task, then its chunks: if it ran since our write, these chunks may have come
+    # after its sweep; remove them so that no scalar outlives its task.
+    if Task._get_collection().find_one({"_id": task_id, "company": company}, {"_id": 1}) is None:
+        ScalarChunk._get_collection().delete_many({"_id": {"$in": [chunk["_id"] for chunk in chunks]}})
     return True
 
 

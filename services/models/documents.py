@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from mongoengine import BooleanField, DateTimeField, DictField, IntField, ListField, MapField, StringField
 
-from services.common.documents import RevisionedDocument
+from services.common.documents import PlainDataField, RevisionedDocument
 
 
 class Model(RevisionedDocument):
@@ -40,13 +40,13 @@ class Model(RevisionedDocument):
     system_tags = ListField(StringField())
     uri = StringField()
     framework = StringField()
-    design = DictField()
+    design = PlainDataField()
     labels = MapField(IntField())
     ready = BooleanField(default=False)
     last_update = DateTimeField()
     last_change = DateTimeField()
     last_iteration = IntField()
-    ui_cache = DictField()
+    ui_cache = PlainDataField()
     metadata = DictField()  # {key: {key, type, value}} (API 2.20)
     # When the model is an MLflow model version: its registered model's name and its version number.
     registered_model = StringField()

@@ -7,6 +7,7 @@ from typing import Any
 from server.call import Call
 from server.errors import ApiError
 from services.common.atomic import modify
+from services.common.documents import plain_fields
 from services.common import scroll
 from services.common.listing import ListingSpec, plan_listing, run_listing
 from services.common.tenancy import PUBLIC, readable, writable
@@ -22,6 +23,7 @@ LISTING = ListingSpec(
     tag_fields=("tags", "system_tags"),
     bool_fields=("ready",),
     hidden_fields=("ui_cache",),
+    plain_fields=("design", "ui_cache"),
     text_search=True,
 )
 
@@ -32,7 +34,7 @@ DELETED_PREFIX = "__DELETED__"
 
 
 def get_by_id(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    return {"model": to_api(readable_model(call, request["model"]))}
+    return {"model": to_api(readable_model(call, request["model"]), plain_fields(Model))}
 
 
 def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -108,8 +110,10 @@ def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         modify(Task, {"_id": task_id, **writable(call)}, lambda task: _mark_input_deleted(task, model_id))
     if creator and creator.get("status") != TaskStatus.published:
         modify(Task, {"_id": creator["_id"], **writable(call)}, lambda task: _drop_output(task, model_id))
-    deleted = Model._get_collection().delete_one({"_id": model_id, **writable(call)}).deleted_count
-    return {"deleted": bool(deleted), "url": model.get("uri")}
+    if not Model._get_collection().delete_one({"_id": model_id, **writable(call)}).deleted_count:
+        # A concurrent delete won since our read: to this caller the model does not exist (one winner).
+        raise ApiError("invalid_model_id", "no such company model", id=model_id)
+    return {"deleted": True, "url": model.get("uri")}
 
 
 def add_or_update_metadata(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -180,7 +184,7 @@ def store_model_changes(call: Call, model_id: str, fields: dict[str, Any]) -> tu
     model, changed = modify(Model, {"_id": model_id, **writable(call)}, change)
     if model is None:
         raise ApiError("invalid_model_id", "no such company model", id=model_id)
-    return model, to_api(changed)
+    return model, to_api(changed, plain_fields(Model))
 
 
 def raise_task_iteration(call: Call, task_id: str | None, iteration: int | None) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 from server.call import Call
 from server.errors import ApiError
 from services.common.atomic import modify
+from services.common.documents import plain_fields
+from services.common.keys import unescape_keys
 from services.common.tenancy import writable
 from services.common.values import new_id, to_api, utcnow
 from services.models.documents import Model
@@ -26,7 +28,7 @@ def get_by_task_id(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     outputs = (task_exists(call, task_id).get("models") or {}).get("output") or []
     if not outputs:
         raise ApiError("invalid_model_id", "the task has no output model", task=task_id)
-    return {"model": to_api(readable_model(call, outputs[-1]["model"]))}
+    return {"model": to_api(readable_model(call, outputs[-1]["model"]), plain_fields(Model))}
 
 
 def update_for_task(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -63,8 +65,14 @@ def set_ready(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     if task_id and request.get("publish_task", True):
         task = Task._get_collection().find_one({"_id": task_id, **writable(call)}, {"status": 1})
         if task and task.get("status") != TaskStatus.published:
-            published = publish_task(call, task_id, bool(request.get("force_publish_task")), "model published")
-            result["published_task"] = {"id": task_id, "data": published}
+            try:
+                published = publish_task(call, task_id, bool(request.get("force_publish_task")), "model published")
+                result["published_task"] = {"id": task_id, "data": published}
+            except ApiError as exc:
+                # A concurrent set_ready of this model published the task since our read: which call makes
+                # the model ready is decided below, and the others get model_is_ready.
+                if exc.name != "invalid_task_status" or exc.data.get("status") != TaskStatus.published:
+                    raise
 
     def change(stored: Model) -> None:
         if stored.ready:  # another call made it ready after our check: exactly one caller wins
@@ -72,7 +80,8 @@ def set_ready(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         stored.ready = True
         stored.last_update = stored.last_change = utcnow()
 
-    modify(Model, {"_id": model["_id"], **writable(call)}, change)
+    if modify(Model, {"_id": model["_id"], **writable(call)}, change)[0] is None:  # deleted meanwhile
+        raise ApiError("invalid_model_id", "no such company model", id=model["_id"])
     return {"updated": 1, **result}
 
 
@@ -86,7 +95,7 @@ def _store_task_model(call: Call, task: dict[str, Any], request: dict[str, Any])
     if current is not None and not current.get("ready"):
         _, changed = store_model_changes(call, current["_id"], fields)
         return current["_id"], False, 1 if changed else 0, changed
-    execution = task.get("execution") or {}
+    execution = unescape_keys(task.get("execution") or {})
     inputs = (task.get("models") or {}).get("input") or []
     now = utcnow()
     model = Model(

@@ -11,7 +11,7 @@ from mongoengine import (
     StringField,
 )
 
-from services.common.documents import RevisionedDocument
+from services.common.documents import PlainDataField, RevisionedDocument
 
 
 class TaskStatus:
@@ -69,13 +69,13 @@ class Task(RevisionedDocument):
     models = EmbeddedDocumentField(TaskModels, default=TaskModels)
     # Free-form, as clients fill it: framework, model_desc, model_labels (read by the models service),
     # parameters, artifacts ({escaped key:mode: artifact}), queue, docker command, ...
-    execution = DictField()
+    execution = PlainDataField()
     comment = StringField()
     parent = StringField()
-    script = DictField()
+    script = PlainDataField()
     output = DictField(default=dict)  # {destination}: where the task's models and artifacts go
-    runtime = DictField()
-    container = DictField()
+    runtime = PlainDataField()
+    container = PlainDataField()
     completed = DateTimeField()
     # {section: {escaped name: {section, name, value, type}}}; MLflow params live in section "General".
     hyperparams = DictField()

@@ -7,11 +7,12 @@ from typing import Any
 from server.call import Call
 from server.errors import ApiError
 from services.common.atomic import modify
+from services.common.documents import plain_fields
 from services.common.keys import escape_key
 from services.common.listing import ListingSpec, plan_listing, run_listing
 from services.common.tenancy import readable, writable
 from services.common.values import new_id, to_api, utcnow
-from services.events.documents import ScalarChunk
+from services.events.documents import ScalarChunk, TaskEvent
 from services.projects.documents import Project
 from services.tasks.documents import Task, TaskStatus
 from services.tasks.status import task_exists
@@ -22,6 +23,7 @@ LISTING = ListingSpec(
     pattern_fields=("name",),
     tag_fields=("tags", "system_tags"),
     text_search=False,
+    plain_fields=("execution", "script", "runtime", "container"),
 )
 EDITABLE = ("name", "type", "comment", "project", "parent", "tags", "system_tags", "script", "runtime", "container")
 # Status changes: the statuses each may start from (force allows any but published).
@@ -49,7 +51,7 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_by_id(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    return {"task": to_api(task_exists(call, request["task"]))}
+    return {"task": to_api(task_exists(call, request["task"]), plain_fields(Task))}
 
 
 def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -140,9 +142,15 @@ def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         raise ApiError("invalid_task_id", "no such task", id=request["task"])
     if raw.get("status") in (S.in_progress, S.published) and not request.get("force"):
         raise ApiError("invalid_task_status", f"a task in status {raw['status']} is deleted only with force", id=raw["_id"], status=raw["status"])
-    events = ScalarChunk._get_collection().delete_many({"task": raw["_id"], "company": call.company}).deleted_count
-    deleted = Task._get_collection().delete_one({"_id": raw["_id"], **writable(call)}).deleted_count
-    return {"deleted": bool(deleted), "events": events}
+    if not Task._get_collection().delete_one({"_id": raw["_id"], **writable(call)}).deleted_count:
+        # A concurrent delete won since our read: to this caller the task does not exist (one winner).
+        raise ApiError("invalid_task_id", "no such task", id=raw["_id"])
+    # The task first, then its scalars: a batch being stored meanwhile is either deleted here or sees the
+    # task gone after its insert and removes its own chunks (services.events.scalars.append).
+    scope = {"task": raw["_id"], "company": call.company}
+    events = ScalarChunk._get_collection().delete_many(scope).deleted_count
+    events += TaskEvent._get_collection().delete_many(scope).deleted_count  # logs, plots, debug images
+    return {"deleted": True, "events": events}
 
 
 def _fields(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -172,7 +180,7 @@ def write_task(call: Call, task_id: str, change) -> dict[str, Any]:
 
 
 def _answer(changed: dict[str, Any]) -> dict[str, Any]:
-    return {"updated": 1 if changed else 0, "fields": to_api(changed)}
+    return {"updated": 1 if changed else 0, "fields": to_api(changed, plain_fields(Task))}
 
 
 HANDLERS = {

@@ -103,3 +103,16 @@ def test_concurrent_reports_keep_the_latest_values_right(api, task_id):
     assert task["last_iteration"] == 19
     histogram = api.call("events.scalar_metrics_iter_histogram", {"task": task_id})
     assert all(len(series["x"]) == 20 for series in histogram["m"].values())
+
+
+def test_event_keys_are_data_and_deleting_the_task_removes_every_event(api, task_id, clean_db):
+    plot = {"task": task_id, "type": "plot", "timestamp": 1, "metric": "m", "$where": "1", "layout.x": {"$gt": 0}}
+    api.call("events.add_batch", {"batched_data": [plot, {"task": task_id, "type": "log", "msg": "hello"}]})
+    events = api.call("events.get_task_events", {"task": task_id})["events"]
+    shown = next(e for e in events if e["type"] == "plot")
+    assert (shown["$where"], shown["layout.x"]) == ("1", {"$gt": 0})
+    api.call("events.add", {"task": task_id, "type": "training_stats_scalar", "metric": "loss", "variant": "v", "iter": 1, "value": 0.5})
+    deleted = api.call("tasks.delete", {"task": task_id, "force": True})
+    assert deleted["events"] >= 3
+    assert clean_db["task_events"].count_documents({"task": task_id}) == 0
+    assert clean_db["scalar_chunks"].count_documents({"task": task_id}) == 0

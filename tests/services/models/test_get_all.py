@@ -104,6 +104,12 @@ def test_search_text(api, catalogue):
     assert names(api.call("models.get_all", {"search_text": "beta"})) == ["beta-net"]
 
 
+def test_search_text_within_ids(api, catalogue):
+    every = {m["name"]: m["id"] for m in api.call("models.get_all", {"only_fields": ["name"]})["models"]}
+    request = {"search_text": "net", "id": [every["beta-net"], every["Epsilon"]], "only_fields": ["name"]}
+    assert names(api.call("models.get_all", request)) == ["beta-net"]
+
+
 def test_any_and_all_multi_field_patterns_ignore_case(api, catalogue):
     any_ = {"fields": ["name", "comment"], "pattern": "BETA|epsilon"}
     assert names(api.call("models.get_all", {"_any_": any_})) == ["Epsilon", "beta-net"]

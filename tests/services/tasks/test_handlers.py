@@ -143,3 +143,24 @@ def test_update(api, task_id):
     api.call("tasks.stopped", {"task": task_id, "force": True})
     api.call("tasks.publish", {"task": task_id})
     assert api.error("tasks.update", {"task": task_id, "comment": "late"})["result_subcode"] == 110
+
+
+def test_free_form_fields_keep_operator_like_keys_as_data(api, clean_db):
+    execution = {"$where": "sleep(1)", "model_desc": {"a.b": 1}, "nul\x00": [{"$gt": ""}]}
+    script = {"repository": "r", "$set": {"entry.point": "x.py"}}
+    task_id = api.call("tasks.create", {"name": "plain", "type": "training", "execution": execution, "script": script})["id"]
+    task = api.call("tasks.get_by_id", {"task": task_id})["task"]
+    assert (task["execution"], task["script"]) == (execution, script)
+    listed = api.call("tasks.get_all", {"id": [task_id], "only_fields": ["execution", "script"]})["tasks"]
+    assert listed == [{"id": task_id, "execution": execution, "script": script}]
+    assert clean_db["tasks"].count_documents({"execution.$where": {"$exists": True}}) == 0
+
+
+def test_listing_specs_name_every_free_form_field():
+    from services.common.documents import plain_fields
+    from services.models.documents import Model
+    from services.models.handlers import LISTING as MODELS
+    from services.tasks.documents import Task
+    from services.tasks.handlers import LISTING as TASKS
+
+    assert (set(MODELS.plain_fields), set(TASKS.plain_fields)) == (set(plain_fields(Model)), set(plain_fields(Task)))
