@@ -19,7 +19,7 @@ from server.dispatch import Dispatcher, Handler
 from server.mlflow_dispatch import PREFIX as MLFLOW_PREFIX
 from server.mlflow_dispatch import MlflowDispatcher, MlflowNotFound, MlflowServerInfo
 from server.artifact_routes import ARTIFACTS_PREFIX, ArtifactResource
-from server.docs import DocsAssets, DocsPage, OpenApiResource
+from server.docs import MLFLOW_OPENAPI_PATH, DocsAssets, DocsPage, MlflowOpenApiResource, OpenApiResource
 from server.files_routes import FilesResource
 from server.health import Health
 from server.errors import ApiError
@@ -100,6 +100,7 @@ def create_app(
             exc.status_code, "bad_request"
         )
         _answer(resp, dispatcher, ApiError(name, exc.description or f"{req.method} {req.path}"), req.path)
+        resp.set_headers(exc.headers or {})  # e.g. Allow on 405, as HTTP requires
 
     def api_error(req: falcon.Request, resp: falcon.Response, exc: ApiError, params: Any) -> None:
         _answer(resp, dispatcher, exc, req.path)  # raised outside the dispatcher (documentation routes)
@@ -124,6 +125,7 @@ def _add_mlflow(app: falcon.App, server: ServerContext, schema: CompiledSchema, 
     app.add_route(ARTIFACTS_PREFIX, artifacts)
     app.add_route(ARTIFACTS_PREFIX + "/{path:path}", artifacts)
     app.add_route("/api/3.0/mlflow/server-info", MlflowServerInfo())
+    app.add_route(MLFLOW_OPENAPI_PATH, MlflowOpenApiResource(schema.api))
     app.add_sink(MlflowNotFound(), prefix=re.compile(r"^/api/[23]\.0/mlflow(-artifacts)?(/|$)"))
 
 

@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the OpenAPI 3.1 document generated from the schema for one API version.",
     )  # fmt: skip
     openapi.add_argument("--version", help="API version, e.g. 2.20 (default: the latest)")
+    openapi.add_argument("--mlflow", action="store_true", help="the MLflow-compatible routes' document instead")
     openapi.add_argument("--dir", default=str(DEFAULT_SCHEMA_DIR), help="schema folder (default: %(default)s)")
 
     schema = commands.add_parser("schema", help="schema tools", description="Schema tools.")
@@ -119,10 +120,16 @@ def create_credentials(args: argparse.Namespace) -> int:
 def print_openapi(args: argparse.Namespace) -> int:
     from server.errors import ApiError
     from server.docs import OpenApiResource
+    from server.envelope import dumps
+    from server.openapi_mlflow import build_mlflow_openapi
     from server.schema import compiled
     from server.schema.loader import SchemaError
 
     try:
+        if args.mlflow:
+            mlflow = compiled.build(Path(args.dir) / "mlflow", Path(args.dir) / "errors.conf")
+            sys.stdout.write(dumps(build_mlflow_openapi(mlflow.api)).decode() + "\n")
+            return 0
         schema = compiled.build(Path(args.dir))
         sys.stdout.write(OpenApiResource(schema.api, schema.catalogue).document(args.version).decode() + "\n")
     except SchemaError as exc:

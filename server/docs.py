@@ -16,8 +16,10 @@ import falcon
 from server.envelope import dumps
 from server.errors import ApiError, ErrorCatalogue
 from server.openapi import build_openapi
+from server.openapi_mlflow import build_mlflow_openapi
 from server.schema.model import ApiSchema, format_version, parse_version
 
+MLFLOW_OPENAPI_PATH = "/api/mlflow/openapi.json"
 ASSETS = ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css", "favicon-32x32.png")
 
 PAGE = """<!DOCTYPE html>
@@ -71,12 +73,27 @@ class OpenApiResource:
         resp.data = self.document(req.get_param("version"))
 
 
+class MlflowOpenApiResource:
+    """GET /api/mlflow/openapi.json: the document of the MLflow-compatible routes."""
+
+    def __init__(self, api: ApiSchema):
+        self._api = api
+        self._document: bytes | None = None
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if self._document is None:  # built on first use, then served from memory
+            self._document = dumps(build_mlflow_openapi(self._api))
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = self._document
+
+
 class DocsPage:
     """GET /api/docs: Swagger UI with a selector of every API version."""
 
     def __init__(self, api: ApiSchema, base: str = "/api/docs"):
         versions = [format_version(v) for v in reversed(api.all_versions)]
         urls = [{"url": f"/api/openapi.json?version={v}", "name": v} for v in versions]
+        urls.append({"url": MLFLOW_OPENAPI_PATH, "name": "MLflow 2.0"})
         self._page = PAGE.format(base=base, urls=dumps(urls).decode(), latest=html.escape(versions[0])).encode()
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:

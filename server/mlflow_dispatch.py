@@ -34,7 +34,10 @@ ERROR_CODES = {
     "endpoint_not_found": "ENDPOINT_NOT_FOUND",
     "method_not_allowed": "ENDPOINT_NOT_FOUND",
 }
-STATUS_CODES = {400: "INVALID_PARAMETER_VALUE", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "RESOURCE_DOES_NOT_EXIST", 409: "ABORTED"}
+STATUS_CODES = {
+    400: "INVALID_PARAMETER_VALUE", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "RESOURCE_DOES_NOT_EXIST",
+    409: "ABORTED", 503: "TEMPORARILY_UNAVAILABLE",
+}  # fmt: skip
 
 
 class MlflowDispatcher:
@@ -73,6 +76,7 @@ class MlflowDispatcher:
     def on_put(self, req: falcon.Request, resp: falcon.Response, group: str, action: str) -> None:
         status, body = self.render_error(ApiError("method_not_allowed", f"{req.method} is not an MLflow method here"), group)
         resp.status, resp.content_type, resp.data = status, falcon.MEDIA_JSON, body
+        resp.set_header("Allow", "GET, POST, PATCH, DELETE")  # as HTTP asks of a 405
 
     def _run(self, call_id: str, name: str, req: falcon.Request, resp: falcon.Response) -> Any:
         # One path may mean several actions by method (registered-models/alias: POST sets, GET reads,

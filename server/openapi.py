@@ -53,7 +53,7 @@ def build_openapi(api: ApiSchema, catalogue: ErrorCatalogue, version: Version) -
     }
     for service in api.services.values():
         for name, definition in service.definitions.items():
-            schemas[f"{service.name}.{name}"] = _convert(definition, service.name)
+            schemas[f"{service.name}.{name}"] = to_openapi_schema(definition, service.name)
     paths = {}
     for name, endpoint in sorted(api.endpoints.items()):
         spec = endpoint.resolve(version)
@@ -81,8 +81,8 @@ def build_openapi(api: ApiSchema, catalogue: ErrorCatalogue, version: Version) -
 def _operation(spec: EndpointVersion, schemas: dict[str, Any]) -> dict[str, Any]:
     service = spec.name.split(".")[0]
     key = f"{spec.name}.v{spec.version_text}"
-    schemas[f"{key}.request"] = _convert(spec.request, service)
-    schemas[f"{key}.response"] = _convert(spec.response, service)
+    schemas[f"{key}.request"] = to_openapi_schema(spec.request, service)
+    schemas[f"{key}.response"] = to_openapi_schema(spec.response, service)
     envelope = {
         "type": "object",
         "required": ["meta", "data"],
@@ -115,7 +115,7 @@ def _operation(spec: EndpointVersion, schemas: dict[str, Any]) -> dict[str, Any]
     return operation
 
 
-def _convert(schema: dict[str, Any], service: str) -> dict[str, Any]:
+def to_openapi_schema(schema: dict[str, Any], service: str) -> dict[str, Any]:
     """A draft-7 schema of ours as OpenAPI 3.1 (JSON Schema 2020-12) with component references."""
     result = copy.deepcopy(schema)
     result.pop("definitions", None)  # they are components

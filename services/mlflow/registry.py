@@ -67,8 +67,7 @@ def set_tag(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def set_alias(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    version = int(request["version"])
-    _version(call, request["name"], version)
+    version = _version(call, request["name"], request["version"])["version"]
     alias = request["alias"]
 
     def change(model: RegisteredModel) -> None:

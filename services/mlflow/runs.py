@@ -29,8 +29,10 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     name = request.get("run_name") or tags.get(shapes.RUN_NAME_TAG) or f"run-{new_id()[:8]}"
     tags[shapes.RUN_NAME_TAG] = name
     started = shapes.from_millis(request["start_time"]) if request.get("start_time") else utcnow()
+    # The run is the caller's: MLflow's user_id (deprecated there in favour of the mlflow.user tag) is
+    # free text, and storing it as the task's user let a client name any user, another company's too.
     task = Task(
-        id=new_id(), company=call.company, user=request.get("user_id") or call.user, name=name,
+        id=new_id(), company=call.company, user=call.user, name=name,
         project=experiment["_id"], type="training", status=TaskStatus.in_progress, created=utcnow(),
         started=started, last_update=utcnow(), properties=_properties({}, tags),
     )  # fmt: skip

@@ -94,7 +94,10 @@ def test_unknown_endpoints_and_paths_answer_the_envelope(things):
 
 
 def test_wrong_method_answers_the_envelope(things):
-    assert meta(things.simulate_put("/api/v2.1/things.act"))["result_code"] == 405
+    for method in ("PUT", "TRACE"):
+        answer = things.simulate_request(method, "/api/v2.1/things.act")
+        assert meta(answer)["result_code"] == 405
+        assert set(answer.headers["Allow"].split(", ")) == {"GET", "POST", "OPTIONS"}  # as HTTP asks of a 405
 
 
 def test_get_with_json_body_and_with_query_string(things):

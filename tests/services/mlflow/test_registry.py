@@ -41,3 +41,12 @@ def test_registered_models_and_versions(mlflow_client, api):
     mlflow_client.delete_registered_model("classifier")
     assert mlflow_client.search_registered_models() == []
     assert api.call("models.get_all", {"uri": ["s3://models/v2"]})["models"] == []
+
+
+@pytest.mark.parametrize("version", ["", "one", "9" * 40])
+def test_an_alias_to_a_malformed_version_is_refused(api, version):
+    post = lambda path, body: api.client.simulate_post(f"/api/2.0/mlflow/{path}", json=body, headers=api.headers)  # noqa: E731
+    assert post("registered-models/create", {"name": "aliased"}).status_code == 200
+    refused = post("registered-models/alias", {"name": "aliased", "alias": "best", "version": version})
+    assert refused.status_code == 400 and refused.json["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert post("registered-models/get", {"name": "aliased"}).json["registered_model"].get("aliases", []) == []

@@ -152,6 +152,7 @@ def test_errors_are_mlflow_json(mlflow_client, api, anonymous):
     assert unknown.status_code == 404 and unknown.json["error_code"] == "ENDPOINT_NOT_FOUND"
     wrong_method = api.client.simulate_put("/api/2.0/mlflow/runs/get", headers=api.headers)
     assert wrong_method.status_code == 405 and wrong_method.json["error_code"] == "ENDPOINT_NOT_FOUND"
+    assert wrong_method.headers["Allow"] == "GET, POST, PATCH, DELETE"
     nowhere = api.client.simulate_get("/api/2.0/mlflow/a/b/c", headers=api.headers)
     assert nowhere.status_code == 404 and nowhere.json["error_code"] == "ENDPOINT_NOT_FOUND"
     denied = anonymous.client.simulate_get("/api/2.0/mlflow/experiments/get", params={"experiment_id": "0"})
@@ -171,3 +172,14 @@ def test_bearer_token_and_another_company(api, tracking_uri, monkeypatch):
     with pytest.raises(MlflowException) as caught:
         MlflowClient(tracking_uri).get_run(run_id)
     assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+@pytest.mark.parametrize("field", ["start_time", "end_time"])
+def test_times_beyond_the_calendar_are_refused(api, field):
+    post = lambda path, body: api.client.simulate_post(f"/api/2.0/mlflow/{path}", json=body, headers=api.headers)  # noqa: E731
+    run_id = post("runs/create", {"experiment_id": "0"}).json["run"]["info"]["run_id"]
+    path, body = ("runs/create", {"experiment_id": "0"}) if field == "start_time" else ("runs/update", {"run_id": run_id})
+    refused = post(path, {**body, field: 10**16})  # year 318857
+    assert refused.status_code == 400 and refused.json["error_code"] == "INVALID_PARAMETER_VALUE"
+    point = {"run_id": run_id, "key": "loss", "value": 1.0, "timestamp": -(10**15)}
+    assert post("runs/log-metric", point).status_code == 400
