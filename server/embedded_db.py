@@ -130,10 +130,21 @@ class EmbeddedDatabase:
             self._lock_file = None
 
     def close_inherited_lock(self) -> None:
-        """In a forked worker: drop the copy of the lock descriptor, so only master and database hold it."""
+        """In a forked worker: drop the copy of the lock descriptor, so only master and database hold it.
+
+        The worker forgets the database process too: a worker leaving (recycled by max_requests, or
+        orphaned) unwinds through `serve`, whose stop() must not remove the running database's URI file.
+        """
+        self._process = None
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
+
+    def has_died(self) -> bool:
+        """True once the database process has exited without stop() being called."""
+        process = self._process
+        # stop() forgets the process before ending it: a process ended by stop() has not died.
+        return process is not None and process.poll() is not None and self._process is process
 
     def _lock(self, timeout_s: float) -> None:
         self._lock_file = open(self.data_dir / "regista.lock", "w")

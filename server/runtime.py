@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +20,9 @@ from server.config import Config
 from server.embedded_db import EmbeddedDatabase, running_uri
 
 log = logging.getLogger(__name__)
+
+# Exit status of a server whose embedded database died under it: a failure, so that a supervisor restarts it.
+EXIT_DATABASE_LOST = 1
 
 
 class _Gunicorn(BaseApplication):
@@ -60,11 +67,47 @@ def serve(config: Config) -> None:
 
         options = gunicorn_options(config)
         options["post_fork"] = post_fork
+        watch = _DatabaseWatch(embedded) if embedded is not None else None
+        if watch is not None:
+            options["when_ready"] = watch.start
         log.info("serving on http://%s", options["bind"])
-        run_gunicorn(app, options)
+        try:
+            run_gunicorn(app, options)
+        except SystemExit:
+            if not (watch and watch.lost_here()):
+                raise
+        if watch and watch.lost_here():
+            raise SystemExit(EXIT_DATABASE_LOST)
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+class _DatabaseWatch:
+    """In the master: when the embedded database dies under a running server, stop the server.
+
+    Without its database every call could only answer 503 until someone restarts the server; stopping
+    (gracefully: calls in flight answer 503, /health too, meanwhile) with a failure status lets a
+    supervisor restart it on the same data folder.
+    """
+
+    def __init__(self, embedded: EmbeddedDatabase):
+        self._embedded = embedded
+        self._master = os.getpid()
+        self._lost = False
+
+    def start(self, arbiter: Any) -> None:  # gunicorn's when_ready hook, in the master
+        threading.Thread(target=self._watch, name="embedded-db-watch", daemon=True).start()
+
+    def lost_here(self) -> bool:
+        return self._lost and os.getpid() == self._master  # forked workers inherit the flag, not the duty
+
+    def _watch(self) -> None:
+        while not self._embedded.has_died():
+            time.sleep(0.5)
+        self._lost = True
+        log.error("the embedded database exited: stopping the server (exit status %d) for a restart", EXIT_DATABASE_LOST)
+        os.kill(self._master, signal.SIGTERM)
 
 
 @contextmanager
