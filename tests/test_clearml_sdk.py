@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -33,18 +34,14 @@ def run_sdk(server, script: str, *args: str, home, method: str) -> dict:
         "CLEARML_API_SECRET_KEY": processes.BENCH_SECRET,
         "CLEARML_API_DEFAULT_REQ_METHOD": method,
     }
-    # The SDK's shutdown now and then stalls in its own threads (seen in about one run of four, with every
-    # call answered 200): one fresh attempt, with a fresh SDK home, before the test fails.
-    for attempt in range(2):
-        env["HOME"] = str(home / f"attempt{attempt}")
-        try:
-            result = subprocess.run(
-                [sys.executable, str(SCRIPTS / script), *args], env=env, capture_output=True, text=True, timeout=150
-            )
-            break
-        except subprocess.TimeoutExpired:
-            if attempt:
-                raise
+    # The script runs from a folder outside any git repository: Task.close() waits for the SDK's repository
+    # detection, whose git subprocesses in this checkout now and then never returned (py-spy showed the
+    # SDK waiting in Popen.communicate under Task._wait_for_repo_detection).
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SCRIPTS / script, home / script)
+    result = subprocess.run(
+        [sys.executable, str(home / script), *args], env=env, capture_output=True, text=True, timeout=150, cwd=home
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
