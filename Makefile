@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install serve test bench wrk chromium check-schema clean
+.PHONY: install serve test bench reliability wrk chromium check-schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ $(MLFLOW_VENV)/bin/mlflow:
 # make bench: the whole suite; make bench QUICK=1: a reduced one (under 2 minutes, no MLflow server).
 bench: $(STAMP) wrk $(if $(QUICK),,$(MLFLOW_VENV)/bin/mlflow)
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick --mlflow-server '')
+
+# make reliability: fuzzing, hostile input, concurrency, crash safety and isolation at full size (writes
+# bench/results/reliability.json; exit status 1 on any problem); QUICK=1 runs the suite's sizes.
+reliability: $(STAMP)
+	$(BIN)/python -m bench.reliability $(if $(QUICK),--quick)
 
 check-schema: $(STAMP)
 	$(BIN)/regista schema check
