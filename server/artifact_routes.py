@@ -13,7 +13,7 @@ import falcon
 
 from server import envelope
 from server.call import ServerContext
-from server.errors import ApiError
+from server.company_folders import CompanyFolders
 from server.mlflow_dispatch import MlflowDispatcher
 
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
@@ -24,9 +24,8 @@ class ArtifactResource:
         from services.artifacts import store  # services are looked up at run time
 
         self._store = store
-        self._server = server
+        self._folders = CompanyFolders(server, "artifacts.root", "invalid_parameter_value")
         self._errors = errors
-        self._root = Path(server.config.get("artifacts.root"))
         self._max_bytes = int(server.config.get("artifacts.max_file_bytes"))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
@@ -51,13 +50,7 @@ class ArtifactResource:
         resp.stream = handle
 
     def _guarded(self, req: falcon.Request, resp: falcon.Response, action: Any) -> None:
-        try:
-            identity = self._server.authenticator.authenticate_request(req)
-            action(self._store.company_root(self._root, identity.company))
-        except (ApiError, OSError) as exc:
-            error = exc if isinstance(exc, ApiError) else ApiError("invalid_parameter_value", f"artifact I/O failed: {exc.strerror}")
-            status, body = self._errors.render_error(error, "artifacts")
-            resp.status = status
-            resp.content_type = falcon.MEDIA_JSON
-            resp.data = body
-            resp.stream = None
+        error = self._folders.run(req, action)
+        if error is not None:
+            resp.status, body = self._errors.render_error(error, "artifacts")
+            resp.content_type, resp.data, resp.stream = falcon.MEDIA_JSON, body, None

@@ -15,6 +15,7 @@ import falcon
 
 from server import envelope
 from server.call import ServerContext
+from server.company_folders import CompanyFolders
 from server.errors import ApiError
 
 class FilesResource:
@@ -22,9 +23,8 @@ class FilesResource:
         from services.artifacts import store  # services are looked up at run time
 
         self._store = store
-        self._server = server
+        self._folders = CompanyFolders(server, "files.root", "bad_request")
         self._render_error = render_error
-        self._root = Path(server.config.get("files.root"))
         self._max_bytes = int(server.config.get("files.max_file_bytes"))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
@@ -58,13 +58,7 @@ class FilesResource:
         self._guarded(req, resp, delete)
 
     def _guarded(self, req: falcon.Request, resp: falcon.Response, action: Any) -> None:
-        try:
-            identity = self._server.authenticator.authenticate_request(req)
-            action(self._store.company_root(self._root, identity.company))
-        except (ApiError, OSError, falcon.MediaMalformedError) as exc:
-            if isinstance(exc, OSError):
-                exc = ApiError("bad_request", f"file I/O failed: {exc.strerror}")
-            elif isinstance(exc, falcon.MediaMalformedError):
-                exc = ApiError("bad_request", "malformed multipart body")
-            status, _, body = self._render_error(envelope.new_call_id(), envelope.endpoint_meta(req.path, None, None), exc)
-            resp.status, resp.content_type, resp.data, resp.stream = status, falcon.MEDIA_JSON, body, None
+        error = self._folders.run(req, action)
+        if error is not None:
+            resp.status, _, body = self._render_error(envelope.new_call_id(), envelope.endpoint_meta(req.path, None, None), error)
+            resp.content_type, resp.data, resp.stream = falcon.MEDIA_JSON, body, None
