@@ -10,7 +10,6 @@ import pytest
 from openapi_spec_validator import validate
 
 from server.openapi import build_openapi
-from server.openapi_mlflow import build_mlflow_openapi
 from server.schema.model import format_version
 
 
@@ -69,16 +68,3 @@ def test_served_over_http_and_by_the_cli(anonymous, documents):
     ).stdout
     assert json.loads(printed) == documents["2.15"]
 
-
-def test_the_mlflow_document(anonymous, mlflow_schema):
-    document = build_mlflow_openapi(mlflow_schema.api)
-    validate(document)
-    assert document["servers"] == [{"url": "/api/2.0/mlflow"}]
-    assert set(document["paths"]["/registered-models/alias"]) == {"post", "get", "delete"}  # one path, by method
-    assert [p["name"] for p in document["paths"]["/registered-models/alias"]["get"]["parameters"]] == ["name", "alias"]
-    log_batch = document["paths"]["/runs/log-batch"]["post"]
-    assert log_batch["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/runs.log_batch.request"}
-    assert len(document["paths"]) + 2 == len(mlflow_schema.api.endpoints)  # the two alias actions share a path
-    assert anonymous.client.simulate_get("/api/mlflow/openapi.json").json == document
-    printed = subprocess.run([sys.executable, "-m", "server.cli", "openapi", "--mlflow"], capture_output=True, text=True, check=True)
-    assert json.loads(printed.stdout) == document

@@ -1,0 +1,25 @@
+"""The OpenAPI 3.1 document of the MLflow-compatible routes, generated from schema/mlflow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from openapi_spec_validator import validate
+
+from server.openapi_mlflow import build_mlflow_openapi
+
+
+def test_the_mlflow_document(anonymous, mlflow_schema):
+    document = build_mlflow_openapi(mlflow_schema.api)
+    validate(document)
+    assert document["servers"] == [{"url": "/api/2.0/mlflow"}]
+    assert set(document["paths"]["/registered-models/alias"]) == {"post", "get", "delete"}  # one path, by method
+    assert [p["name"] for p in document["paths"]["/registered-models/alias"]["get"]["parameters"]] == ["name", "alias"]
+    log_batch = document["paths"]["/runs/log-batch"]["post"]
+    assert log_batch["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/runs.log_batch.request"}
+    assert len(document["paths"]) + 2 == len(mlflow_schema.api.endpoints)  # the two alias actions share a path
+    assert anonymous.client.simulate_get("/api/mlflow/openapi.json").json == document
+    printed = subprocess.run([sys.executable, "-m", "server.cli", "openapi", "--mlflow"], capture_output=True, text=True, check=True)
+    assert json.loads(printed.stdout) == document
