@@ -13,9 +13,10 @@ read-modify-write of one document: the worst case for the compare-and-swap write
 - the task and the model equal one acknowledged edit in full, and every read meanwhile showed the initial
   state or one edit in full: edits replace whole documents, so a mixture would be a torn write.
 Phase 2, the races: all clients released at once on one fresh object (set_ready, delete, mixtures of
-delete with edit, set_ready or metric writes, MLflow run delete against log-batch). Where one winner is
-the semantics, exactly one is acknowledged and the losers get the catalogued error; the object ends in one
-consistent state (and a deleted task leaves no scalar behind, checked in the database itself).
+delete with edit, set_ready or metric writes, MLflow run delete against log-batch, scalar batches against
+tasks.reset). Where one winner is the semantics, exactly one is acknowledged and the losers get the
+catalogued error; the object ends in one consistent state (a deleted task leaves no scalar behind, checked
+in the database itself; a reset task's latest values agree with the points it still stores).
 Any 5xx, connection error or call slower than TIMEOUT_S is a problem wherever it happens.
 """
 
@@ -364,6 +365,29 @@ class Campaign:
         faults += self.one_winner(deleted, "delete")
         return faults + self.gone("task", task_id) + self.leftover_scalars(task_id)
 
+    def race_reset(self) -> list[str]:
+        """Scalar batches and resets of one task at once: its latest values and its stored points agree."""
+        task_id = self.new_task(points=5)
+        self.setup("tasks.started", {"task": task_id})
+        roles = [("events", "reset")[k % 2] for k in range(self.clients)]
+
+        def call(session: requests.Session, role: str, k: int) -> Answer:
+            if role == "reset":
+                return self.call(session, "tasks.reset", {"task": task_id, "force": True})
+            point = {"task": task_id, "type": "training_stats_scalar", "metric": "m", "variant": "v", "iter": 100 + k, "value": k}
+            return self.call(session, "events.add_batch", [point])
+
+        answers = self.together([lambda s, r=r, k=k: call(s, r, k) for k, r in enumerate(roles)])
+        faults = self.outcomes(answers, roles, "reset", set())[1] + self.outcomes(answers, roles, "events", set())[1]
+        series = self.setup("events.scalar_metrics_iter_histogram", {"task": task_id}).get("m", {}).get("v", {})
+        stored = dict(zip(series.get("x", []), series.get("y", [])))
+        last_metrics = self.setup("tasks.get_by_id", {"task": task_id})["task"].get("last_metrics") or {}
+        latest = [(e["iter"], e["value"]) for variants in last_metrics.values() for e in variants.values()]
+        expected = [(max(stored), stored[max(stored)])] if stored else []
+        if latest != expected:
+            faults.append(f"last_metrics shows {latest} while the stored points say {expected} ({len(stored)} points)")
+        return faults
+
     def race_run_delete(self) -> list[str]:
         """MLflow runs/delete against runs/log-batch: deletes all succeed (MLflow's delete is idempotent),
         batches are stored or refused whole; once restored the run holds exactly the acknowledged points."""
@@ -397,7 +421,8 @@ def run(work_dir: Path, log=print, clients: int = 16, requests_per_client: int =
         campaign.hammer(requests_per_client)
         races = {"set_ready": campaign.race_set_ready, "models.delete": lambda: campaign.race_delete("model"),
                  "tasks.delete": lambda: campaign.race_delete("task"), "model set_ready/edit/delete": campaign.race_model_mixed,
-                 "task events/edit/delete": campaign.race_task_mixed, "run delete/log-batch": campaign.race_run_delete}  # fmt: skip
+                 "task events/edit/delete": campaign.race_task_mixed, "run delete/log-batch": campaign.race_run_delete,
+                 "task events/reset": campaign.race_reset}  # fmt: skip
         for _ in range(race_rounds):
             for name, race in races.items():
                 campaign.race(name, race)

@@ -26,6 +26,7 @@ class ScalarChunk(RevisionedDocument):
     values = ListField()
     timestamps = ListField(IntField())  # milliseconds since the epoch
     created = DateTimeField()
+    epoch = IntField(db_field="_epoch", default=0)  # the task's metrics_epoch when written
 
 
 class TaskEvent(RevisionedDocument):

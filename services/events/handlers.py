@@ -14,7 +14,7 @@ from services.common.keys import unescape_keys
 from services.common.tenancy import writable
 from services.common.values import new_id
 from services.events import scalars
-from services.events.documents import ScalarChunk, TaskEvent
+from services.events.documents import TaskEvent
 from services.tasks.documents import Task, TaskStatus
 
 SCALAR = "training_stats_scalar"
@@ -101,13 +101,13 @@ def delete_for_task(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     def change(task: Task) -> None:
         if task.status == TaskStatus.published and not request.get("allow_locked"):
             raise ApiError("invalid_task_status", "the events of a published task are kept (allow_locked to delete)", id=task.id)
-        task.last_metrics = {}
+        scalars.start_over(task)
 
-    if modify(Task, {"_id": request["task"], **writable(call)}, change)[0] is None:
+    task = modify(Task, {"_id": request["task"], **writable(call)}, change)[0]
+    if task is None:
         raise ApiError("invalid_task_id", "no such task", id=request["task"])
-    scope = {"task": request["task"], "company": call.company}
-    deleted = ScalarChunk._get_collection().delete_many(scope).deleted_count
-    deleted += TaskEvent._get_collection().delete_many(scope).deleted_count
+    deleted = scalars.drop_earlier_epochs(call.company, task.id, task.metrics_epoch)
+    deleted += TaskEvent._get_collection().delete_many({"task": task.id, "company": call.company}).deleted_count
     return {"deleted": deleted}
 
 

@@ -85,12 +85,29 @@ def append(company: str, task_id: str, points: list[Point], check: Callable[[Tas
     task, _ = modify(Task, {"_id": task_id, "company": company}, change)
     if task is None:
         return False
+    epoch = task.metrics_epoch or 0
+    for chunk in chunks:
+        chunk["_epoch"] = epoch
     ScalarChunk._get_collection().insert_many(chunks, ordered=False)
-    # tasks.delete removes the task, then its chunks: if it ran since our write, these chunks may have come
-    # after its sweep; remove them so that no scalar outlives its task.
-    if Task._get_collection().find_one({"_id": task_id, "company": company}, {"_id": 1}) is None:
+    # A delete or a clear (reset) of the task writes the task, then sweeps its chunks: if one ran since our
+    # write, these chunks may have come after its sweep; remove them, so that the stored points and the
+    # task's latest values always agree and no scalar outlives its task.
+    now = Task._get_collection().find_one({"_id": task_id, "company": company}, {"_metrics_epoch": 1})
+    if now is None or (now.get("_metrics_epoch") or 0) != epoch:
         ScalarChunk._get_collection().delete_many({"_id": {"$in": [chunk["_id"] for chunk in chunks]}})
     return True
+
+
+def start_over(task: Task) -> None:
+    """In a task change: forget its latest values and begin a new epoch of scalars."""
+    task.last_metrics = {}
+    task.metrics_epoch = (task.metrics_epoch or 0) + 1
+
+
+def drop_earlier_epochs(company: str, task_id: str, epoch: int) -> int:
+    """After start_over: delete the task's chunks written before `epoch` began; how many."""
+    earlier = [{"_epoch": {"$lt": epoch}}, {"_epoch": {"$exists": False}}]  # chunks from before epochs existed
+    return ScalarChunk._get_collection().delete_many({"task": task_id, "company": company, "$or": earlier}).deleted_count
 
 
 def history(task_id: str, metric: str, variant: str) -> list[tuple[int, float, int]]:

@@ -85,3 +85,6 @@ class Task(RevisionedDocument):
     properties = DictField()
     # Latest value per scalar: {metric hash: {variant hash: {metric, variant, value, iter, timestamp, min, max}}}.
     last_metrics = DictField()
+    # Raised whenever the task's scalars are cleared (reset, events.delete_for_task): each stored chunk
+    # carries the epoch it was written in, so a clear removes exactly the earlier ones (bookkeeping: "_").
+    metrics_epoch = IntField(db_field="_metrics_epoch", default=0)

@@ -12,6 +12,7 @@ from services.common.keys import escape_key
 from services.common.listing import ListingSpec, plan_listing, run_listing
 from services.common.tenancy import readable, writable
 from services.common.values import new_id, to_api, utcnow
+from services.events import scalars
 from services.events.documents import ScalarChunk, TaskEvent
 from services.projects.documents import Project
 from services.tasks.documents import Task, TaskStatus
@@ -120,11 +121,12 @@ def change_status(action: str):
                 task.published = now
             if action == "reset":
                 task.started = task.completed = task.published = None
-                task.last_metrics, task.last_iteration = {}, 0
+                task.last_iteration = 0
+                scalars.start_over(task)
 
         changed = write_task(call, request["task"], change)
         if action == "reset":
-            ScalarChunk._get_collection().delete_many({"task": request["task"], "company": call.company})
+            scalars.drop_earlier_epochs(call.company, request["task"], changed["_metrics_epoch"])
         return _answer(changed)
 
     handler.__name__ = action
