@@ -1,7 +1,8 @@
 """`python -m bench.reliability [--quick] [--only NAME ...] [--out DIR]` (or `make reliability`).
 
 Runs every reliability campaign against real servers, prints its figures, and writes them all to
-DIR/reliability.json (default bench/results). Exit status 1 when any campaign reports a problem.
+DIR/reliability.json (default bench/results); with --only, the campaigns run replace theirs in that file
+and the others are kept. Exit status 1 when any campaign run reports a problem.
 """
 
 from __future__ import annotations
@@ -45,21 +46,24 @@ def main(argv: list[str] | None = None) -> int:
             figures["seconds"] = round(time.monotonic() - started, 1)
             results[name] = figures
             _print(name, figures)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    previous = out / "reliability.json"
+    campaigns = json.loads(previous.read_text())["campaigns"] if args.only and previous.exists() else {}
+    campaigns.update(results)
     report = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
         "machine": f"{platform.node()} {platform.machine()}, Python {platform.python_version()}",
-        "summary": summary(results),
-        "campaigns": results,
+        "summary": summary(campaigns),
+        "campaigns": campaigns,
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "reliability.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    previous.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print("== summary")
     for key, value in report["summary"].items():
         print(f"  {key}: {value}")
     print(f"written to {out / 'reliability.json'}")
-    return 1 if report["summary"]["problems"] else 0
+    return 1 if any(figures.get("problems") for figures in results.values()) else 0
 
 
 def summary(results: dict[str, Any]) -> dict[str, Any]:
