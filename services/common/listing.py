@@ -11,9 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mongoengine import Document
 from pymongo import ASCENDING, DESCENDING
 
 from server.errors import ApiError
+from services.common.documents import plain_fields
 from services.common.text_rank import TEXT_SCORE_KEY, text_ranked_page
 from services.common.values import to_api
 
@@ -34,7 +36,6 @@ class ListingSpec:
     bool_fields: tuple[str, ...] = ()
     hidden_fields: tuple[str, ...] = ()  # left out unless only_fields names them
     text_search: bool = False
-    plain_fields: tuple[str, ...] = ()  # free-form fields whose keys are stored escaped (PlainDataField)
 
 
 @dataclass
@@ -46,7 +47,6 @@ class Listing:
     limit: int
     includes: list[str] = field(default_factory=list)
     excludes: list[str] = field(default_factory=list)
-    plain_fields: tuple[str, ...] = ()
 
 
 def stored_name(name: str) -> str:
@@ -92,18 +92,19 @@ def plan_listing(request: dict[str, Any], spec: ListingSpec, scope: dict[str, An
         limit=page_size,
         includes=includes,
         excludes=excludes + [f for f in spec.hidden_fields if f not in {i.split(".")[0] for i in includes}],
-        plain_fields=spec.plain_fields,
     )
 
 
-def run_listing(collection, listing: Listing) -> list[dict[str, Any]]:
-    """Execute the plan and shape each document as the API shows it."""
+def run_listing(document_class: type[Document], listing: Listing) -> list[dict[str, Any]]:
+    """Execute the plan on the class's collection and shape each document as the API shows it."""
+    collection = document_class._get_collection()
     if any(name == TEXT_SCORE_KEY for name, _ in listing.sort):
         documents = text_ranked_page(collection, listing)
     else:
         cursor = collection.find(listing.filter, listing.projection).sort(listing.sort)
         documents = cursor.skip(listing.skip).limit(listing.limit)
-    return [shape(to_api(raw, listing.plain_fields), listing.includes, listing.excludes) for raw in documents]
+    plain = plain_fields(document_class)
+    return [shape(to_api(raw, plain), listing.includes, listing.excludes) for raw in documents]
 
 
 def checked_regex(pattern: str, field_name: str) -> str:

@@ -23,7 +23,6 @@ LISTING = ListingSpec(
     tag_fields=("tags", "system_tags"),
     bool_fields=("ready",),
     hidden_fields=("ui_cache",),
-    plain_fields=("design", "ui_cache"),
     text_search=True,
 )
 
@@ -41,7 +40,7 @@ def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     max_page_size = int(call.config.get("api.max_page_size"))
     listing = plan_listing(request, LISTING, readable(call), max_page_size)
     if call.actual_version < SCROLL_VERSION:
-        return {"models": run_listing(Model._get_collection(), listing)}
+        return {"models": run_listing(Model, listing)}
     secret = str(call.config.get("auth.token_secret"))
     fingerprint = scroll.query_fingerprint(request)
     position = scroll.decode(secret, request["scroll_id"], fingerprint) if request.get("scroll_id") else 0
@@ -49,7 +48,7 @@ def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         listing.skip, listing.limit = position, min(int(request.get("size") or max_page_size), max_page_size)
         if request.get("scroll_id") and request.get("refresh_scroll"):
             listing.skip, listing.limit = 0, position  # what the scroll returned so far, afresh
-    models = run_listing(Model._get_collection(), listing) if listing.limit else []
+    models = run_listing(Model, listing) if listing.limit else []
     next_position = max(position, listing.skip + len(models))
     return {"models": models, "scroll_id": scroll.encode(secret, next_position, fingerprint)}
 

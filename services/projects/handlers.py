@@ -50,7 +50,7 @@ def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     if not request.get("search_hidden") and not request.get("id"):
         scope["system_tags"] = {"$nin": [HIDDEN]}
     listing = plan_listing(request, LISTING, scope, int(call.config.get("api.max_page_size")))
-    return {"projects": [_shown(p) for p in run_listing(Project._get_collection(), listing)]}
+    return {"projects": [_shown(p) for p in run_listing(Project, listing)]}
 
 
 def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:

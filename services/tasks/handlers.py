@@ -24,7 +24,6 @@ LISTING = ListingSpec(
     pattern_fields=("name",),
     tag_fields=("tags", "system_tags"),
     text_search=False,
-    plain_fields=("execution", "script", "runtime", "container"),
 )
 EDITABLE = ("name", "type", "comment", "project", "parent", "tags", "system_tags", "script", "runtime", "container")
 # Status changes: the statuses each may start from (force allows any but published).
@@ -60,7 +59,7 @@ def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("parent"):
         scope["parent"] = request["parent"]
     listing = plan_listing(request, LISTING, scope, int(call.config.get("api.max_page_size")))
-    return {"tasks": run_listing(Task._get_collection(), listing)}
+    return {"tasks": run_listing(Task, listing)}
 
 
 def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:

@@ -155,12 +155,3 @@ def test_free_form_fields_keep_operator_like_keys_as_data(api, clean_db):
     assert listed == [{"id": task_id, "execution": execution, "script": script}]
     assert clean_db["tasks"].count_documents({"execution.$where": {"$exists": True}}) == 0
 
-
-def test_listing_specs_name_every_free_form_field():
-    from services.common.documents import plain_fields
-    from services.models.documents import Model
-    from services.models.handlers import LISTING as MODELS
-    from services.tasks.documents import Task
-    from services.tasks.handlers import LISTING as TASKS
-
-    assert (set(MODELS.plain_fields), set(TASKS.plain_fields)) == (set(plain_fields(Model)), set(plain_fields(Task)))
