@@ -51,9 +51,7 @@ def build_openapi(api: ApiSchema, catalogue: ErrorCatalogue, version: Version) -
             "properties": {"meta": {"$ref": "#/components/schemas/Meta"}, "data": {"type": "object"}},
         },
     }
-    for service in api.services.values():
-        for name, definition in service.definitions.items():
-            schemas[f"{service.name}.{name}"] = to_openapi_schema(definition, service.name)
+    schemas.update(definition_components(api))
     paths = {}
     for name, endpoint in sorted(api.endpoints.items()):
         spec = endpoint.resolve(version)
@@ -107,12 +105,26 @@ def _operation(spec: EndpointVersion, schemas: dict[str, Any]) -> dict[str, Any]
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
             },
         },
-        "security": [{"bearerAuth": []}, {"basicAuth": []}, {"cookieAuth": []}] if spec.access.authorize else [],
+        "security": security(spec),
     }
     if spec.deprecated:
         operation["deprecated"] = True
         operation["description"] += f"\n\nDeprecated: {spec.deprecated}"
     return operation
+
+
+def definition_components(api: ApiSchema) -> dict[str, Any]:
+    """Every service's `_definitions`, as components named `<service>.<definition>`."""
+    return {
+        f"{service.name}.{name}": to_openapi_schema(definition, service.name)
+        for service in api.services.values()
+        for name, definition in service.definitions.items()
+    }
+
+
+def security(spec: EndpointVersion) -> list[dict[str, list]]:
+    """Any of the three ways to authenticate, where the endpoint asks for it."""
+    return [{name: []} for name in SECURITY_SCHEMES] if spec.access.authorize else []
 
 
 def to_openapi_schema(schema: dict[str, Any], service: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from server import __version__
 from server.mlflow_dispatch import MLFLOW_VERSION, PREFIX
-from server.openapi import SECURITY_SCHEMES, to_openapi_schema
+from server.openapi import SECURITY_SCHEMES, definition_components, security, to_openapi_schema
 from server.schema.model import ApiSchema, EndpointVersion
 
 METHOD_PREFIXES = ("get", "delete")
@@ -24,10 +24,7 @@ ERROR_SCHEMA = {
 
 
 def build_mlflow_openapi(api: ApiSchema) -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
-    for service in api.services.values():
-        for name, definition in service.definitions.items():
-            schemas[f"{service.name}.{name}"] = to_openapi_schema(definition, service.name)
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **definition_components(api)}
     paths: dict[str, dict[str, Any]] = {}
     for name, endpoint in sorted(api.endpoints.items()):
         spec = endpoint.resolve(MLFLOW_VERSION)
@@ -78,7 +75,7 @@ def _operation(spec: EndpointVersion, method: str, schemas: dict[str, Any]) -> d
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             },
         },
-        "security": [{"bearerAuth": []}, {"basicAuth": []}, {"cookieAuth": []}] if spec.access.authorize else [],
+        "security": security(spec),
     }
     if method == "post":
         schemas[f"{spec.name}.request"] = request
