@@ -3,21 +3,32 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two stamps: `make serve` installs Regista and its runtime dependencies only; `make test` adds the
+# test extra (pytest, the real ClearML SDK and MLflow client, schemathesis, build...).
+RUNTIME := $(VENV)/.installed-runtime
+STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 
-.PHONY: install serve test bench reliability wrk chromium check-schema clean
+.PHONY: install serve test dist bench reliability wrk chromium check-schema clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-serve: $(STAMP)
+serve: $(RUNTIME)
 	$(BIN)/regista serve
+
+# The sdist and the wheel, in dist/ (what `pip install regista-*.whl` installs anywhere).
+dist: $(STAMP)
+	$(BIN)/python -m build --outdir dist
 
 # wrk drives the benchmarks (and the quick benchmark run in the test suite): Debian's package.
 wrk:
@@ -49,4 +60,4 @@ check-schema: $(STAMP)
 	$(BIN)/regista schema check
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache dist

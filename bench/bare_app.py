@@ -10,9 +10,9 @@ import argparse
 
 import falcon
 
-from server import envelope
-from server.config import load_config
-from server.runtime import gunicorn_options, run_gunicorn
+from regista.server import envelope
+from regista.server.config import load_config
+from regista.server.runtime import gunicorn_options, run_gunicorn
 
 BODY = envelope.render(
     "0" * 32, envelope.endpoint_meta("debug.ping", "2.1", "2.1"), 200, 0, "OK", {"msg": "pong"}

@@ -13,16 +13,16 @@ import orjson
 import pymongo
 
 from bench.validators import TYPICAL_REQUESTS, per_call_us
-from server.config import DEFAULT_SCHEMA_DIR
-from server.schema.loader import load_schema
-from server.schema.validators import compile_schema
+from regista.server.config import default_schema_dir
+from regista.server.schema.loader import load_schema
+from regista.server.schema.validators import compile_schema
 
 # Run in a fresh interpreter so that nothing is warm but what a real start-up would find.
 _TIME_LOAD = """
 import sys, time
 from pathlib import Path
 import orjson
-from server.schema import compiled
+from regista.server.schema import compiled
 started = time.perf_counter()
 schema = compiled.load(Path(sys.argv[1]), Path(sys.argv[2]))
 print(orjson.dumps({"ms": (time.perf_counter() - started) * 1000, "endpoints": len(schema.api.endpoints)}).decode())
@@ -31,7 +31,7 @@ print(orjson.dumps({"ms": (time.perf_counter() - started) * 1000, "endpoints": l
 
 def _time_load(cache_dir: str) -> float:
     output = subprocess.run(
-        [sys.executable, "-c", _TIME_LOAD, str(DEFAULT_SCHEMA_DIR), cache_dir],
+        [sys.executable, "-c", _TIME_LOAD, str(default_schema_dir()), cache_dir],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     return orjson.loads(output)["ms"]
@@ -47,7 +47,7 @@ def schema_load_figures(warm_runs: int = 3) -> dict[str, float]:
 
 def validation_figures(rounds: int = 20000, naive_rounds: int = 30) -> dict[str, float]:
     """One typical models.get_all request: the compiled validator against plain jsonschema.validate."""
-    schema = load_schema(DEFAULT_SCHEMA_DIR).endpoints["models.get_all"].latest.request
+    schema = load_schema(default_schema_dir()).endpoints["models.get_all"].latest.request
     data = TYPICAL_REQUESTS["models.get_all"]
     return {
         "validate_us": round(per_call_us(compile_schema(schema), data, rounds), 2),

@@ -7,9 +7,9 @@ import argparse
 
 import falcon
 
-from server import envelope
-from server.config import load_config
-from server.runtime import gunicorn_options, run_gunicorn
+from regista.server import envelope
+from regista.server.config import load_config
+from regista.server.runtime import gunicorn_options, run_gunicorn
 
 INFO = {
     "run_id": "0" * 32, "run_uuid": "0" * 32, "experiment_id": "1", "run_name": "stub", "user_id": "bench",

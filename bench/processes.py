@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from server.embedded_db import free_port
+from regista.server.embedded_db import free_port
 
 # The user every benchmark request runs as (auth.fixed_users of the server under test).
 BENCH_KEY = "BENCHACCESSKEY"
@@ -22,13 +22,24 @@ class ServerProcess:
     """A server subprocess on a free loopback port, ready once `ready_path` answers 200."""
 
     def __init__(
-        self, command: list[str], env: dict[str, str], log_path: Path, ready_path: str, port: int, ready_method: str = "post"
+        self,
+        command: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        ready_path: str,
+        port: int,
+        ready_method: str = "post",
+        cwd: Path | None = None,
     ):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self._log = open(log_path, "ab")
-        self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        # Its own process group, as a terminal or a supervisor runs a server: signals to the group
+        # (Ctrl-C, kill -9 of a unit) reach the server and its workers, not the caller.
+        self.process = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )  # fmt: skip
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None:
@@ -74,8 +85,8 @@ class ServerProcess:
             self.stop()
 
 
-def regista(data_dir: Path, log_path: Path, workers: int = 2, **overrides: str) -> ServerProcess:
-    """`regista serve` on the embedded database in `data_dir` (its database port is `.db_port`)."""
+def regista(data_dir: Path, log_path: Path, workers: int = 2, mongodb_uri: str = "", **overrides: str) -> ServerProcess:
+    """`regista serve` on the embedded database in `data_dir`, or on the database at `mongodb_uri`."""
     port, db_port = free_port("127.0.0.1"), free_port("127.0.0.1")
     env = {
         **os.environ,
@@ -88,17 +99,53 @@ def regista(data_dir: Path, log_path: Path, workers: int = 2, **overrides: str) 
         "REGISTA__FILES__ROOT": str(data_dir / "files"),
         "REGISTA__ARTIFACTS__ROOT": str(data_dir / "artifacts"),
         "REGISTA__LOGGING__FORMAT": "json",
+        "REGISTA__MONGODB__URI": mongodb_uri,
         **{f"REGISTA__{key.upper()}": value for key, value in overrides.items()},
     }
-    command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    command = [sys.executable, "-m", "regista.cli", "serve", "--port", str(port), "--workers", str(workers)]
     server = ServerProcess(command, env, log_path, "/api/debug.ping", port)
-    server.db_uri = f"mongodb://127.0.0.1:{db_port}/regista"
+    server.db_uri = mongodb_uri or f"mongodb://127.0.0.1:{db_port}/regista"
     server.data_dir = Path(data_dir)
     login = requests.post(f"{server.url}/api/auth.login", auth=(BENCH_KEY, BENCH_SECRET), timeout=10).json()
     server.auth = {"Authorization": f"Bearer {login['data']['token']}"}
     me = requests.post(f"{server.url}/api/users.get_current_user", headers=server.auth, timeout=10).json()
     server.company_id = me["data"]["user"]["company"]["id"]
     return server
+
+
+class DatabaseProcess:
+    """`regista db serve`: the embedded database alone, for several API nodes; `.uri` is what it printed."""
+
+    def __init__(self, data_dir: Path, log_path: Path):
+        self.data_dir = Path(data_dir)
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        port = free_port("127.0.0.1")
+        command = [sys.executable, "-m", "regista.cli", "db", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+        env = {**os.environ, "REGISTA__LOGGING__FORMAT": "json"}
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=self._log, text=True, start_new_session=True
+        )  # fmt: skip
+        self.uri = self.process.stdout.readline().strip()  # its first line, once the database answers
+        if not self.uri.startswith("mongodb://"):
+            self.process.kill()
+            raise RuntimeError(f"regista db serve printed {self.uri!r}:\n{log_path.read_text()[-3000:]}")
+
+    def stop(self, timeout_s: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout_s)
+        self._log.close()
+        return self.process.returncode
+
+    def __enter__(self) -> "DatabaseProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
 
 
 def bare_falcon(log_path: Path, workers: int = 2) -> ServerProcess:

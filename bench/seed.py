@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pymongo
 
-from services.models.documents import Model
+from regista.services.models.documents import Model
 
 PROJECTS = [f"project-{n}" for n in range(10)]
 BASE_TIME = datetime(2026, 1, 1)

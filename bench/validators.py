@@ -12,9 +12,9 @@ import time
 
 from jsonschema.validators import Draft7Validator
 
-from server.config import DEFAULT_SCHEMA_DIR
-from server.schema.loader import load_schema
-from server.schema.validators import compile_schema
+from regista.server.config import default_schema_dir
+from regista.server.schema.loader import load_schema
+from regista.server.schema.validators import compile_schema
 
 TYPICAL_REQUESTS = {
     "models.get_all": {
@@ -44,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=20000)
     args = parser.parse_args()
-    api = load_schema(DEFAULT_SCHEMA_DIR)
+    api = load_schema(default_schema_dir())
     print(f"{'endpoint':<20} {'fastjsonschema':>15} {'jsonschema':>12} {'ratio':>7}   (us per request)")
     for name, data in TYPICAL_REQUESTS.items():
         schema = api.endpoints[name].latest.request

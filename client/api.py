@@ -8,11 +8,11 @@ from typing import Any
 
 import requests
 
-from server.config import DEFAULT_SCHEMA_DIR
-from server.schema import compiled
-from server.schema.compiled import CompiledSchema
-from server.schema.model import EndpointVersion, format_version, parse_version
-from server.schema.validators import InvalidData
+from regista.server.config import default_schema_dir
+from regista.server.schema import compiled
+from regista.server.schema.compiled import CompiledSchema
+from regista.server.schema.model import EndpointVersion, format_version, parse_version
+from regista.server.schema.validators import InvalidData
 
 EXPIRED_TOKEN = (401, 30)
 
@@ -38,7 +38,7 @@ class Client:
         secret_key: str,
         api_version: str | None = None,
         schema: CompiledSchema | None = None,
-        schema_dir: Path = DEFAULT_SCHEMA_DIR,
+        schema_dir: Path = default_schema_dir(),
         timeout: float = 30.0,
     ):
         self.url = url.rstrip("/")

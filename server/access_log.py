@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Protocol
 
 import orjson
 
-from server.config import Config
+from regista.server.config import Config
+
+
+class CallLog(Protocol):
+    """Where the dispatchers report each answered call (the access log, and the metrics beside it)."""
+
+    def write(
+        self, call_id: str, endpoint: str, requested: str | None, actual: str | None, status: int, subcode: int, duration_ms: float
+    ) -> None: ...
 
 
 class AccessLog:

@@ -9,24 +9,27 @@ from typing import Any
 
 import falcon
 
-from server import envelope
-from server import __version__
-from server.access_log import AccessLog
-from server.auth import Authenticator, IdentityStore
-from server.call import ServerContext
-from server.config import DEFAULT_SCHEMA_DIR, Config
-from server.dispatch import Dispatcher, Handler
-from server.mlflow_dispatch import PREFIX as MLFLOW_PREFIX
-from server.mlflow_dispatch import MlflowDispatcher, MlflowNotFound, MlflowServerInfo
-from server.artifact_routes import ARTIFACTS_PREFIX, ArtifactResource
-from server.docs import MLFLOW_OPENAPI_PATH, DocsAssets, DocsPage, MlflowOpenApiResource, OpenApiResource
-from server.files_routes import FilesResource
-from server.health import Health
-from server.errors import ApiError
-from server.schema import compiled
-from server.schema.compiled import CompiledSchema
-from server.schema.loader import SchemaError, SchemaProblem
-from server.schema.model import ApiSchema, format_version
+from regista.server import envelope
+from regista import __version__
+from regista.server.access_log import AccessLog
+from regista.server.auth import Authenticator
+from regista.server.call import ServerContext
+from regista.server.config import Config, default_schema_dir
+from regista.server.dispatch import Dispatcher, Handler
+from regista.server.parts import ServiceParts
+from regista.server.mlflow_dispatch import PREFIX as MLFLOW_PREFIX
+from regista.server.mlflow_dispatch import MlflowDispatcher, MlflowNotFound, MlflowServerInfo
+from regista.server.artifact_routes import ARTIFACTS_PREFIX, ArtifactResource
+from regista.server.docs import MLFLOW_OPENAPI_PATH, DocsAssets, DocsPage, MlflowOpenApiResource, OpenApiResource
+from regista.server.files_routes import FilesResource
+from regista.server.health import Health
+from regista.server.home import HomePage
+from regista.server.metrics import InFlight, Metrics, MetricsResource, RecordedCalls
+from regista.server.errors import ApiError
+from regista.server.schema import compiled
+from regista.server.schema.compiled import CompiledSchema
+from regista.server.schema.loader import SchemaError, SchemaProblem
+from regista.server.schema.model import ApiSchema, format_version
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ API_ROUTES = ("/api/v{version}/{endpoint}", "/api/{endpoint}", "/v{version}/{end
 
 def schema_dir(config: Config) -> Path:
     configured = config.get("api.schema_dir", "")
-    return Path(configured) if configured else DEFAULT_SCHEMA_DIR
+    return Path(configured) if configured else default_schema_dir()
 
 
 def load_compiled_schema(config: Config) -> CompiledSchema:
@@ -53,42 +56,44 @@ def load_mlflow_schema(config: Config) -> CompiledSchema:
 def create_app(
     config: Config,
     database_kind: str,
+    parts: ServiceParts,
     schema: CompiledSchema | None = None,
-    handlers: dict[str, Handler] | None = None,
     access_log: AccessLog | None = None,
-    identity_store: IdentityStore | None = None,
     mlflow_schema: CompiledSchema | None = None,
+    metrics: Metrics | None = None,
 ) -> falcon.App:
-    """Build the WSGI app. Raises SchemaError when the schema or the handler table is inconsistent."""
+    """Build the WSGI app from the services' parts. Raises SchemaError when a schema and its handler
+    table disagree."""
     schema = schema if schema is not None else load_compiled_schema(config)
-    if handlers is None or identity_store is None:
-        # The services depend on the engine, not the reverse: their parts are looked up here, at run time.
-        from services import handler_table
-        from services.auth.store import DatabaseIdentityStore
-
-        handlers = handlers if handlers is not None else handler_table()
-        identity_store = identity_store if identity_store is not None else DatabaseIdentityStore()
+    mlflow_schema = mlflow_schema if mlflow_schema is not None else load_mlflow_schema(config)
+    if metrics is None and config.get("metrics.enabled"):
+        metrics = new_metrics(schema, mlflow_schema)
+    handlers = dict(parts.handlers)
     check_handlers(schema.api, handlers)
-    authenticator = Authenticator(config, identity_store, format_version(schema.api.max_version), __version__)
+    authenticator = Authenticator(config, parts.identity_store, format_version(schema.api.max_version), __version__)
     if authenticator.uses_default_secret:
         log.warning(
             "SECURITY: auth.token_secret is the built-in default, so anyone can forge tokens. "
             "Set REGISTA__AUTH__TOKEN_SECRET to a long random value before exposing this server."
         )
     server = ServerContext(schema.api, config, database_kind, authenticator)
-    access_log = access_log if access_log is not None else AccessLog.from_config(config)
+    access_log = RecordedCalls(access_log if access_log is not None else AccessLog.from_config(config), metrics)
     dispatcher = Dispatcher(server, schema.validators, handlers, schema.catalogue, access_log)
 
-    app = falcon.App(media_type=falcon.MEDIA_JSON)
+    app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=[InFlight(metrics)] if metrics else [])
     app.req_options.strip_url_path_trailing_slash = True
     for route in API_ROUTES:
         app.add_route(route, dispatcher)
-    _add_mlflow(app, server, mlflow_schema or load_mlflow_schema(config), access_log)
-    files = FilesResource(server, dispatcher.render_error)
+    _add_mlflow(app, server, mlflow_schema, parts, access_log)
+    files = FilesResource(server, parts.file_store, dispatcher.render_error)
     files_prefix = "/" + str(config.get("files.prefix")).strip("/")
     app.add_route(files_prefix, files)
     app.add_route(files_prefix + "/{path:path}", files)
     app.add_route("/health", Health())
+    app.add_route("/", HomePage(files_prefix, MLFLOW_OPENAPI_PATH, metrics is not None))
+    if metrics is not None:
+        admin_only = authenticator if config.get("metrics.require_admin") else None
+        app.add_route("/metrics", MetricsResource(metrics, admin_only))
     openapi = OpenApiResource(schema.api, schema.catalogue)
     app.add_route("/api/openapi.json", openapi)
     app.add_route("/api/docs", DocsPage(schema.api))
@@ -114,14 +119,19 @@ def create_app(
     return app
 
 
-def _add_mlflow(app: falcon.App, server: ServerContext, schema: CompiledSchema, access_log: AccessLog) -> None:
-    from services.mlflow import handler_table  # services are looked up at run time, as above
+def new_metrics(schema: CompiledSchema, mlflow_schema: CompiledSchema) -> Metrics:
+    """Metrics labelled by the endpoints of both schemas, under the names the access log gives them."""
+    return Metrics([*schema.api.endpoints, *(f"mlflow.{name}" for name in mlflow_schema.api.endpoints)])
 
-    handlers = handler_table()
+
+def _add_mlflow(
+    app: falcon.App, server: ServerContext, schema: CompiledSchema, parts: ServiceParts, access_log: RecordedCalls
+) -> None:
+    handlers = dict(parts.mlflow_handlers)
     check_handlers(schema.api, handlers)
     dispatcher = MlflowDispatcher(server, schema.validators, handlers, schema.catalogue, schema.api.endpoints, access_log)
     app.add_route(MLFLOW_PREFIX + "/{group}/{action}", dispatcher)
-    artifacts = ArtifactResource(server, dispatcher)
+    artifacts = ArtifactResource(server, parts.file_store, dispatcher)
     app.add_route(ARTIFACTS_PREFIX, artifacts)
     app.add_route(ARTIFACTS_PREFIX + "/{path:path}", artifacts)
     app.add_route("/api/3.0/mlflow/server-info", MlflowServerInfo())

@@ -11,20 +11,19 @@ from typing import Any
 
 import falcon
 
-from server import envelope
-from server.call import ServerContext
-from server.company_folders import CompanyFolders
-from server.mlflow_dispatch import MlflowDispatcher
+from regista.server import envelope
+from regista.server.call import ServerContext
+from regista.server.company_folders import CompanyFolders
+from regista.server.mlflow_dispatch import MlflowDispatcher
+from regista.server.parts import FileStore
 
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
 
 
 class ArtifactResource:
-    def __init__(self, server: ServerContext, errors: MlflowDispatcher):
-        from services.artifacts import store  # services are looked up at run time
-
+    def __init__(self, server: ServerContext, store: FileStore, errors: MlflowDispatcher):
         self._store = store
-        self._folders = CompanyFolders(server, "artifacts.root", "invalid_parameter_value")
+        self._folders = CompanyFolders(server, store, "artifacts.root", "invalid_parameter_value")
         self._errors = errors
         self._max_bytes = int(server.config.get("artifacts.max_file_bytes"))
 

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 import jwt
 
-from server.config import Config
-from server.errors import ApiError
-from server.schema.model import Access
+from regista.server.config import Config
+from regista.server.errors import ApiError
+from regista.server.schema.model import Access
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from server.auth import Authenticator, Identity
-from server.config import Config
-from server.schema.model import ApiSchema, Version
+from regista.server.auth import Authenticator, Identity
+from regista.server.config import Config
+from regista.server.schema.model import ApiSchema, Version
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import falcon
 
-from server.call import ServerContext
-from server.errors import ApiError
+from regista.server.call import ServerContext
+from regista.server.errors import ApiError
+from regista.server.parts import FileStore
 
 
 class CompanyFolders:
-    def __init__(self, server: ServerContext, root_key: str, io_error: str):
-        from services.artifacts import store  # services are looked up at run time
-
+    def __init__(self, server: ServerContext, store: FileStore, root_key: str, io_error: str):
         self._server = server
         self._root = Path(server.config.get(root_key))
         self._company_root = store.company_root

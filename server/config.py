@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import os
+from importlib import resources
+from importlib import resources
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,13 +18,24 @@ from pyhocon import ConfigFactory
 from pyhocon.exceptions import ConfigException
 from pyparsing.exceptions import ParseBaseException
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULTS_DIR = PROJECT_ROOT / "config"
-DEFAULT_SCHEMA_DIR = PROJECT_ROOT / "schema"
 ENV_PREFIX = "REGISTA__"
 ENV_CONFIG_PATH = "REGISTA_CONFIG"
 
 _MISSING = object()
+
+
+def package_data(name: str) -> Path:
+    """A folder of Regista's package data (`schema`, `config`), wherever the package is installed.
+
+    Found through the import system, never relative to a checkout, so a wheel installed anywhere reads
+    its own copy. Wheels install unzipped: the folder is a real path for globbing and HOCON includes.
+    """
+    return Path(str(resources.files(f"regista.{name}")))
+
+
+def default_schema_dir() -> Path:
+    """The schema Regista serves unless api.schema_dir names another."""
+    return package_data("schema")
 
 
 class ConfigError(Exception):
@@ -63,7 +76,7 @@ def load_config(
     """Merge defaults, then the user's file or folder, then REGISTA__* environment overrides."""
     environ = os.environ if environ is None else environ
     tree: dict[str, Any] = {}
-    for path in sorted(DEFAULTS_DIR.glob("*.conf")):
+    for path in sorted(package_data("config").glob("*.conf")):
         _merge(tree, _parse_file(path))
     user_path = user_path or environ.get(ENV_CONFIG_PATH)
     if user_path:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import mongoengine
@@ -11,19 +13,23 @@ from mongoengine.errors import ValidationError as DocumentValidationError
 from bson.errors import InvalidDocument
 from pymongo import errors as pymongo_errors
 
-from server.errors import ApiError
+from regista.server.errors import ApiError
 
 log = logging.getLogger(__name__)
 
 
-def connect(uri: str, server_selection_timeout_ms: int = 5000) -> None:
-    """Connect MongoEngine's default alias. Call after forking: pymongo clients are not fork-safe."""
+def connect(uri: str, server_selection_timeout_ms: int = 5000, event_listeners: Sequence[Any] = ()) -> None:
+    """Connect MongoEngine's default alias. Call after forking: pymongo clients are not fork-safe.
+
+    `event_listeners` are pymongo monitoring listeners (the metrics count failed commands with them).
+    """
     mongoengine.disconnect()
     mongoengine.connect(
         host=uri,
         uuidRepresentation="standard",
         tz_aware=False,
         serverSelectionTimeoutMS=server_selection_timeout_ms,
+        event_listeners=list(event_listeners),
     )
 
 

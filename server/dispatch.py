@@ -15,15 +15,15 @@ from typing import Any
 import falcon
 import orjson
 
-from server import envelope
-from server.auth import Identity, check_role
-from server.call import Call, Reply, ServerContext
-from server.db import translate_db_error
-from server.errors import ApiError, ErrorCatalogue
-from server.access_log import AccessLog
-from server.query_string import parse_query_string
-from server.schema.model import EndpointVersion, Version, format_version, parse_version
-from server.schema.validators import InvalidData, Validators
+from regista.server import envelope
+from regista.server.auth import Identity, check_role
+from regista.server.call import Call, Reply, ServerContext
+from regista.server.db import translate_db_error
+from regista.server.errors import ApiError, ErrorCatalogue
+from regista.server.access_log import CallLog
+from regista.server.query_string import parse_query_string
+from regista.server.schema.model import EndpointVersion, Version, format_version, parse_version
+from regista.server.schema.validators import InvalidData, Validators
 
 Handler = Callable[[Call, dict[str, Any]], dict[str, Any]]
 
@@ -85,7 +85,7 @@ class Dispatcher:
         validators: Validators,
         handlers: dict[str, Handler],
         catalogue: ErrorCatalogue,
-        access_log: AccessLog,
+        access_log: CallLog,
     ):
         self._server = server
         self._access_log = access_log

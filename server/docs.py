@@ -13,11 +13,11 @@ from typing import Any
 
 import falcon
 
-from server.envelope import dumps
-from server.errors import ApiError, ErrorCatalogue
-from server.openapi import build_openapi
-from server.openapi_mlflow import build_mlflow_openapi
-from server.schema.model import ApiSchema, format_version, parse_version
+from regista.server.envelope import dumps
+from regista.server.errors import ApiError, ErrorCatalogue
+from regista.server.openapi import build_openapi
+from regista.server.openapi_mlflow import build_mlflow_openapi
+from regista.server.schema.model import ApiSchema, format_version, parse_version
 
 MLFLOW_OPENAPI_PATH = "/api/mlflow/openapi.json"
 ASSETS = ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css", "favicon-32x32.png")

@@ -18,9 +18,12 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pymongo
 from pymongo.errors import PyMongoError
+
+from regista.server import embedded_leftovers as leftover
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 PINNED_VERSION = "0.8.1"
 _PR_SET_PDEATHSIG = 1
 URI_FILE = "nx-27017.uri"
+PID_FILE = "nx-27017.pid"
+LOCK_FILE = "regista.lock"  # held by the server (or `regista db serve`) and its database process
 
 
 class EmbeddedDbError(Exception):
@@ -38,7 +43,7 @@ def running_uri(data_dir: str | os.PathLike) -> str | None:
     """The URI of the embedded database a running server holds on `data_dir`; None if none runs."""
     folder = Path(data_dir).resolve()
     try:
-        with open(folder / "regista.lock", "a") as lock:
+        with open(folder / LOCK_FILE, "a") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -73,6 +78,18 @@ class EmbeddedDatabase:
         self._process: subprocess.Popen | None = None
         self._lock_file = None
 
+    @classmethod
+    def from_config(cls, config: Any, **overrides: Any) -> "EmbeddedDatabase":
+        """The embedded database as embedded_db.* configures it (`overrides` win: the CLI's flags)."""
+        settings = {
+            "data_dir": config.get("embedded_db.data_dir"),
+            "host": config.get("embedded_db.host"),
+            "port": int(config.get("embedded_db.port")),
+            "database": config.get("embedded_db.database"),
+        }
+        settings.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**settings)
+
     @property
     def uri(self) -> str:
         return f"mongodb://{self.host}:{self.port}/{self.database}"
@@ -88,6 +105,9 @@ class EmbeddedDatabase:
             raise EmbeddedDbError(f"nx-27017 {installed} is installed, Regista needs {PINNED_VERSION}")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock(lock_timeout_s)
+        # The lock proves that no server uses the folder; a pid file left by a database that was killed
+        # with its server would make nx-27017 refuse to start ("already running").
+        leftover.clear_pid_file(self.data_dir / PID_FILE, self.data_dir / "db")
         if not self.port:
             self.port = free_port(self.host)
         command = [
@@ -96,7 +116,7 @@ class EmbeddedDatabase:
             "--host", self.host,
             "--port", str(self.port),
             "--log-file", str(self.data_dir / "nx-27017.log"),
-            "--pid-file", str(self.data_dir / "nx-27017.pid"),
+            "--pid-file", str(self.data_dir / PID_FILE),
         ]  # fmt: skip
         (self.data_dir / "db").mkdir(exist_ok=True)
         self._process = subprocess.Popen(
@@ -105,6 +125,9 @@ class EmbeddedDatabase:
             stdout=subprocess.DEVNULL,
             stderr=open(self.data_dir / "nx-27017.stderr", "ab"),
             preexec_fn=_die_with_parent,
+            # Its own session: a terminal's Ctrl-C (SIGINT to the foreground process group) must not stop
+            # the database under workers still finishing their calls; the master stops it last.
+            start_new_session=True,
             # The database process holds the folder's lock too, so that no new server starts on the
             # folder until this database process is really gone.
             pass_fds=(self._lock_file.fileno(),),
@@ -147,13 +170,17 @@ class EmbeddedDatabase:
         return process is not None and process.poll() is not None and self._process is process
 
     def _lock(self, timeout_s: float) -> None:
-        self._lock_file = open(self.data_dir / "regista.lock", "w")
-        deadline = time.monotonic() + timeout_s
+        self._lock_file = open(self.data_dir / LOCK_FILE, "w")
+        started = time.monotonic()
+        deadline = started + timeout_s
         while True:
             try:
                 fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except BlockingIOError:
+                if time.monotonic() - started > timeout_s / 2:
+                    # Still held: by a database whose server is gone (it should have stopped with it)?
+                    leftover.stop_orphan(self.data_dir / PID_FILE, self.data_dir / "db", timeout_s / 2)
                 if time.monotonic() >= deadline:
                     self._lock_file.close()
                     self._lock_file = None

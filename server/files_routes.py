@@ -13,17 +13,19 @@ from typing import Any, Callable
 
 import falcon
 
-from server import envelope
-from server.call import ServerContext
-from server.company_folders import CompanyFolders
-from server.errors import ApiError
+from regista.server import envelope
+from regista.server.call import ServerContext
+from regista.server.company_folders import CompanyFolders
+from regista.server.errors import ApiError
+from regista.server.parts import FileStore
+
 
 class FilesResource:
-    def __init__(self, server: ServerContext, render_error: Callable[[str, dict, Exception], tuple[int, int, bytes]]):
-        from services.artifacts import store  # services are looked up at run time
-
+    def __init__(
+        self, server: ServerContext, store: FileStore, render_error: Callable[[str, dict, Exception], tuple[int, int, bytes]]
+    ):
         self._store = store
-        self._folders = CompanyFolders(server, "files.root", "bad_request")
+        self._folders = CompanyFolders(server, store, "files.root", "bad_request")
         self._render_error = render_error
         self._max_bytes = int(server.config.get("files.max_file_bytes"))
 

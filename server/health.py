@@ -6,7 +6,8 @@ import falcon
 from mongoengine.connection import get_db
 from pymongo.errors import PyMongoError
 
-from server import __version__, envelope
+from regista import __version__
+from regista.server import envelope
 
 
 class Health:

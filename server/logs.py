@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from server.config import Config
+from regista.server.config import Config
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:

@@ -12,15 +12,15 @@ from typing import Any
 
 import falcon
 
-from server import envelope
-from server.access_log import AccessLog
-from server.auth import check_role
-from server.call import Call, Reply, ServerContext
-from server.db import translate_db_error
-from server.dispatch import Handler, request_data
-from server.errors import ApiError, ErrorCatalogue
-from server.schema.model import EndpointVersion
-from server.schema.validators import InvalidData, Validators
+from regista.server import envelope
+from regista.server.access_log import CallLog
+from regista.server.auth import check_role
+from regista.server.call import Call, Reply, ServerContext
+from regista.server.db import translate_db_error
+from regista.server.dispatch import Handler, request_data
+from regista.server.errors import ApiError, ErrorCatalogue
+from regista.server.schema.model import EndpointVersion
+from regista.server.schema.validators import InvalidData, Validators
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class MlflowDispatcher:
         handlers: dict[str, Handler],
         catalogue: ErrorCatalogue,
         endpoints: dict[str, Any],
-        access_log: AccessLog,
+        access_log: CallLog,
     ):
         self._server = server
         self._validators = validators

@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from server import __version__
-from server.errors import ErrorCatalogue
-from server.schema.model import ApiSchema, EndpointVersion, Version, format_version
+from regista import __version__
+from regista.server.errors import ErrorCatalogue
+from regista.server.schema.model import ApiSchema, EndpointVersion, Version, format_version
 
 SECURITY_SCHEMES = {
     "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "Token from auth.login"},

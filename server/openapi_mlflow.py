@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from server import __version__
-from server.mlflow_dispatch import MLFLOW_VERSION, PREFIX
-from server.openapi import SECURITY_SCHEMES, definition_components, security, to_openapi_schema
-from server.schema.model import ApiSchema, EndpointVersion
+from regista import __version__
+from regista.server.mlflow_dispatch import MLFLOW_VERSION, PREFIX
+from regista.server.openapi import SECURITY_SCHEMES, definition_components, security, to_openapi_schema
+from regista.server.schema.model import ApiSchema, EndpointVersion
 
 METHOD_PREFIXES = ("get", "delete")
 ERROR_SCHEMA = {

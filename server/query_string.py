@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from server.config import set_path
+from regista.server.config import set_path
 
 _INTEGER = re.compile(r"^-?\d+$")
 _NUMBER = re.compile(r"^-?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$")

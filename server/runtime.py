@@ -4,25 +4,43 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import falcon
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
-from server import db
-from server.app import create_app
-from server.config import Config
-from server.embedded_db import EmbeddedDatabase, running_uri
+from regista.server import db
+from regista.server.app import create_app, load_compiled_schema, load_mlflow_schema, new_metrics
+from regista.server.config import Config
+from regista.server.embedded_db import EmbeddedDatabase, running_uri
+from regista.server.metrics import Metrics, mark_process_dead, use_multiprocess_dir
+from regista.server.parts import ServiceParts
 
 log = logging.getLogger(__name__)
 
 # Exit status of a server whose embedded database died under it: a failure, so that a supervisor restarts it.
 EXIT_DATABASE_LOST = 1
+
+
+class _Arbiter(Arbiter):
+    """gunicorn's master, with Ctrl-C meaning what SIGTERM means: finish the calls in flight, then stop.
+
+    (gunicorn's own SIGINT is a quick shutdown that cuts calls off; a second SIGINT during the graceful
+    stop still is one.)
+    """
+
+    def handle_int(self) -> None:
+        raise StopIteration  # as handle_term: the master loop halts gracefully
 
 
 class _Gunicorn(BaseApplication):
@@ -38,8 +56,17 @@ class _Gunicorn(BaseApplication):
     def load(self) -> falcon.App:
         return self._app
 
+    def run(self) -> None:
+        try:
+            _Arbiter(self).run()
+        except RuntimeError as exc:  # gunicorn's own start-up failures (e.g. the port is taken)
+            print(f"regista: {exc}", file=sys.stderr)
+            sys.exit(1)
 
-def serve(config: Config) -> None:
+
+def serve(config: Config, parts: ServiceParts) -> None:
+    master = os.getpid()  # workers are forked inside run_gunicorn and leave through this function too
+    metrics_dir = _metrics_folder(config)
     embedded = None
     uri = str(config.get("mongodb.uri") or "")
     timeout_ms = int(config.get("mongodb.server_selection_timeout_ms"))
@@ -49,24 +76,17 @@ def serve(config: Config) -> None:
             log.info("database: MongoDB at %s", db.redact(uri))
         else:
             kind = "embedded"
-            embedded = EmbeddedDatabase(
-                config.get("embedded_db.data_dir"),
-                host=config.get("embedded_db.host"),
-                port=int(config.get("embedded_db.port")),
-                database=config.get("embedded_db.database"),
-            )
+            embedded = EmbeddedDatabase.from_config(config)
             uri = embedded.start(float(config.get("embedded_db.start_timeout_s")))
             log.info("database: embedded nx-27017 at %s (data folder %s)", uri, embedded.data_dir)
-        app = create_app(config, kind)  # schema loaded, checked and compiled once, shared by forked workers
-        _prepare_database(config, uri, timeout_ms)
-
-        def post_fork(server, worker) -> None:
-            if embedded is not None:
-                embedded.close_inherited_lock()
-            db.connect(uri, timeout_ms)  # a client per process: pymongo clients do not survive fork
-
+        # The schema is loaded, checked and compiled once, here, and shared by the forked workers.
+        schema, mlflow_schema = load_compiled_schema(config), load_mlflow_schema(config)
+        metrics = new_metrics(schema, mlflow_schema) if metrics_dir is not None else None
+        app = create_app(config, kind, parts, schema=schema, mlflow_schema=mlflow_schema, metrics=metrics)
+        listeners = metrics.database_listeners() if metrics is not None else []
+        _prepare_database(config, uri, timeout_ms, parts)
         options = gunicorn_options(config)
-        options["post_fork"] = post_fork
+        options.update(_worker_hooks(embedded, uri, timeout_ms, listeners, metrics, int(options["workers"])))
         watch = _DatabaseWatch(embedded) if embedded is not None else None
         if watch is not None:
             options["when_ready"] = watch.start
@@ -80,7 +100,47 @@ def serve(config: Config) -> None:
             raise SystemExit(EXIT_DATABASE_LOST)
     finally:
         if embedded is not None:
-            embedded.stop()
+            embedded.stop()  # last: every worker has finished its calls and exited
+        if metrics_dir is not None and not config.get("metrics.multiprocess_dir") and os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_folder(config: Config) -> Path | None:
+    """The multiprocess folder of /metrics (chosen before prometheus_client is imported), or None."""
+    if not config.get("metrics.enabled"):
+        return None
+    configured = str(config.get("metrics.multiprocess_dir") or "")
+    folder = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="regista-metrics-"))
+    use_multiprocess_dir(folder)
+    return folder
+
+
+def _worker_hooks(
+    embedded: EmbeddedDatabase | None, uri: str, timeout_ms: int, listeners: list, metrics: Metrics | None, workers: int
+) -> dict[str, Any]:
+    forks = 0
+
+    def pre_fork(server, worker) -> None:  # in the master, before each worker
+        nonlocal forks
+        forks += 1
+        if metrics is not None and forks > workers:
+            metrics.worker_restarted()
+
+    def post_fork(server, worker) -> None:  # in the new worker
+        if embedded is not None:
+            embedded.close_inherited_lock()
+        db.connect(uri, timeout_ms, listeners)  # a client per process: pymongo clients do not survive fork
+
+    def post_worker_init(worker) -> None:
+        # A terminal's Ctrl-C reaches the workers too: let them finish their calls, as on SIGTERM, while
+        # the master stops them (gunicorn's workers would exit at once, mid-call).
+        signal.signal(signal.SIGINT, worker.handle_exit)
+        signal.siginterrupt(signal.SIGINT, False)
+
+    def child_exit(server, worker) -> None:  # in the master
+        mark_process_dead(worker.pid)
+
+    return {"pre_fork": pre_fork, "post_fork": post_fork, "post_worker_init": post_worker_init, "child_exit": child_exit}
 
 
 class _DatabaseWatch:
@@ -111,7 +171,7 @@ class _DatabaseWatch:
 
 
 @contextmanager
-def database_session(config: Config) -> Iterator[str]:
+def database_session(config: Config, documents: Sequence[type]) -> Iterator[str]:
     """Connect this process to the configured database, for command-line tools; yields its kind.
 
     The embedded database of a running server is shared (its URI is in the data folder); with no server
@@ -123,13 +183,11 @@ def database_session(config: Config) -> Iterator[str]:
     if not uri:
         uri = running_uri(config.get("embedded_db.data_dir")) or ""
     if not uri:
-        embedded = EmbeddedDatabase(config.get("embedded_db.data_dir"), database=config.get("embedded_db.database"))
+        embedded = EmbeddedDatabase.from_config(config)
         uri = embedded.start(float(config.get("embedded_db.start_timeout_s")))
     try:
         db.connect(uri, timeout_ms)
-        from services import document_classes
-
-        db.ensure_indexes(document_classes())
+        db.ensure_indexes(documents)
         yield "mongodb" if config.get("mongodb.uri") else "embedded"
     finally:
         db.disconnect()
@@ -160,14 +218,11 @@ def run_gunicorn(app: falcon.App, options: dict[str, Any]) -> None:
     _Gunicorn(app, options).run()
 
 
-def _prepare_database(config: Config, uri: str, timeout_ms: int) -> None:
+def _prepare_database(config: Config, uri: str, timeout_ms: int, parts: ServiceParts) -> None:
     """Indexes and start-up users, once, from the master; the connection is dropped before workers fork."""
-    from services import document_classes
-    from services.auth.bootstrap import bootstrap_users
-
     db.connect(uri, timeout_ms)
     try:
-        db.ensure_indexes(document_classes())
-        bootstrap_users(config)
+        db.ensure_indexes(parts.documents)
+        parts.bootstrap(config)
     finally:
         db.disconnect()

@@ -10,12 +10,12 @@ from typing import Any
 
 
 def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
-    from services import debug, models, server_info, users
-    from services.auth import handlers as auth
-    from services.events import handlers as events
-    from services.projects import handlers as projects
-    from services.tasks import handlers as tasks
-    from services.tasks import parameters as task_parameters
+    from regista.services import debug, models, server_info, users
+    from regista.services.auth import handlers as auth
+    from regista.services.events import handlers as events
+    from regista.services.projects import handlers as projects
+    from regista.services.tasks import handlers as tasks
+    from regista.services.tasks import parameters as task_parameters
 
     services = {
         "auth": auth.HANDLERS,
@@ -32,11 +32,11 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
 
 def document_classes() -> list[type]:
     """Every stored document, so the runtime can create their indexes once at start-up."""
-    from services.auth.documents import Company, Credentials, RevokedToken, User
-    from services.models.documents import Model
-    from services.projects.documents import Project
-    from services.events.documents import ScalarChunk, TaskEvent
-    from services.mlflow.documents import RegisteredModel
-    from services.tasks.documents import Task
+    from regista.services.auth.documents import Company, Credentials, RevokedToken, User
+    from regista.services.models.documents import Model
+    from regista.services.projects.documents import Project
+    from regista.services.events.documents import ScalarChunk, TaskEvent
+    from regista.services.mlflow.documents import RegisteredModel
+    from regista.services.tasks.documents import Task
 
     return [Company, User, Credentials, RevokedToken, Model, Project, Task, ScalarChunk, TaskEvent, RegisteredModel]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from server import __version__
-from server.call import Call
-from server.schema.model import format_version
+from regista import __version__
+from regista.server.call import Call
+from regista.server.schema.model import format_version
 
 
 def info(call: Call, request: dict[str, Any]) -> dict[str, Any]:

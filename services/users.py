@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.call import Call
+from regista.server.call import Call
 
 
 def get_current_user(call: Call, request: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Tests talk to the same nx-27017 server, through the same pymongo code path, as p
 from __future__ import annotations
 
 import base64
+import dataclasses
 import threading
 from contextlib import contextmanager
 from socketserver import ThreadingMixIn
@@ -17,18 +18,25 @@ import falcon.testing
 import orjson
 import pytest
 
-from server import db
-from server.app import create_app
-from server.config import DEFAULT_SCHEMA_DIR, load_config
-from server.embedded_db import EmbeddedDatabase
-from server.errors import ErrorCatalogue
-from server.schema import compiled
-from server.schema.compiled import CompiledSchema
-from server.schema.model import ApiSchema, parse_version
-from server.schema.validators import Validators
-from services import document_classes
+from regista.composition import service_parts
+from regista.server import db
+from regista.server.parts import ServiceParts
+from regista.server.app import create_app
+from regista.server.config import default_schema_dir, load_config
+from regista.server.embedded_db import EmbeddedDatabase
+from regista.server.errors import ErrorCatalogue
+from regista.server.schema import compiled
+from regista.server.schema.compiled import CompiledSchema
+from regista.server.schema.model import ApiSchema, parse_version
+from regista.server.schema.validators import Validators
+from regista.services import document_classes
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def parts(**changes: Any) -> ServiceParts:
+    """Regista's services as the composition root wires them, with `changes` (e.g. handlers=...)."""
+    return dataclasses.replace(service_parts(), **changes)
 
 
 @pytest.fixture(scope="session")
@@ -55,17 +63,17 @@ def clean_db(database_uri):
 
 def compiled_for(api: ApiSchema) -> CompiledSchema:
     """A schema of the test fixtures served with the repository's error catalogue."""
-    return CompiledSchema(api, Validators(api), ErrorCatalogue.load(DEFAULT_SCHEMA_DIR / "errors.conf"))
+    return CompiledSchema(api, Validators(api), ErrorCatalogue.load(default_schema_dir() / "errors.conf"))
 
 
 @pytest.fixture(scope="session")
 def compiled_schema() -> CompiledSchema:
-    return compiled.build(DEFAULT_SCHEMA_DIR)
+    return compiled.build(default_schema_dir())
 
 
 @pytest.fixture(scope="session")
 def mlflow_schema() -> CompiledSchema:
-    return compiled.build(DEFAULT_SCHEMA_DIR / "mlflow", DEFAULT_SCHEMA_DIR / "errors.conf")
+    return compiled.build(default_schema_dir() / "mlflow", default_schema_dir() / "errors.conf")
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +111,7 @@ class ApiClient:
         self.config = config
         self.headers = headers or {}
         self.mlflow = mlflow
-        self.client = falcon.testing.TestClient(create_app(config, "embedded", schema=schema, mlflow_schema=mlflow))
+        self.client = falcon.testing.TestClient(create_app(config, "embedded", parts(), schema=schema, mlflow_schema=mlflow))
         self.api_schema = schema.api
         self.validators = schema.validators
         self.company = self.user = ""
@@ -117,7 +125,7 @@ class ApiClient:
 
     def as_user(self, company: str = "regista", name: str = "tester", role: str = "user") -> "ApiClient":
         """A client calling as that user (created with a key pair, logged in with a token)."""
-        from services.auth.store import create_credentials, ensure_company, ensure_user
+        from regista.services.auth.store import create_credentials, ensure_company, ensure_user
 
         company_id = ensure_company(company)
         user_id = ensure_user(company_id, name, role)

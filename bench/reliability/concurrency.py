@@ -22,6 +22,7 @@ Any 5xx, connection error or call slower than TIMEOUT_S is a problem wherever it
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections import Counter, defaultdict
@@ -75,14 +76,18 @@ def series_key(metric: str, variant: str) -> str:
 
 
 class Campaign:
-    def __init__(self, server: processes.ServerProcess, clients: int, log: Callable[[str], None]):
-        self.server, self.clients, self.log = server, clients, log
+    """`servers`: one, or several API nodes on one database, called in turn (round robin, request by
+    request, with the token of the first): every read-modify-write may then meet one from another node."""
+
+    def __init__(self, servers: list[processes.ServerProcess], clients: int, log: Callable[[str], None]):
+        self.server, self.clients, self.log = servers[0], clients, log
+        self.nodes = itertools.cycle(servers)
         self.sessions = [requests.Session() for _ in range(clients)]
         self.own = requests.Session()  # set-up and read-back calls, not counted as load
         self.lock = threading.Lock()
         self.tally: Counter[str] = Counter()
         self.problems: list[str] = []
-        self.database = pymongo.MongoClient(server.db_uri, serverSelectionTimeoutMS=5000).get_default_database()
+        self.database = pymongo.MongoClient(self.server.db_uri, serverSelectionTimeoutMS=5000).get_default_database()
 
     def problem(self, text: str) -> None:
         with self.lock:
@@ -91,7 +96,9 @@ class Campaign:
     def call(self, session: requests.Session, endpoint: str, body: Any, counted: bool = True) -> Answer:
         """One call: native `service.action` or an MLflow path ("/runs/get"); a list body is JSON lines."""
         mlflow = endpoint.startswith("/")
-        url = self.server.url + (MLFLOW + endpoint if mlflow else f"/api/{endpoint}")
+        with self.lock:
+            node = next(self.nodes)
+        url = node.url + (MLFLOW + endpoint if mlflow else f"/api/{endpoint}")
         try:
             if endpoint in MLFLOW_GETS:
                 response = session.get(url, params=body, headers=self.server.auth, timeout=TIMEOUT_S)
@@ -416,7 +423,18 @@ def run(work_dir: Path, log=print, clients: int = 16, requests_per_client: int =
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     server = processes.regista(work_dir / "data", work_dir / "concurrency-server.log")
-    campaign = Campaign(server, clients, log)
+    try:
+        figures = run_on([server], log, clients, requests_per_client, race_rounds)
+    finally:
+        status = server.stop()
+    if status != 0:
+        figures["problems"].append(f"the server exited with status {status} on SIGTERM")
+    return figures
+
+
+def run_on(servers: list[processes.ServerProcess], log=print, clients: int = 16, requests_per_client: int = 200, race_rounds: int = 4) -> dict:
+    """The campaign against running servers (one, or API nodes sharing a database)."""
+    campaign = Campaign(servers, clients, log)
     try:
         campaign.hammer(requests_per_client)
         races = {"set_ready": campaign.race_set_ready, "models.delete": lambda: campaign.race_delete("model"),
@@ -430,10 +448,7 @@ def run(work_dir: Path, log=print, clients: int = 16, requests_per_client: int =
     except SetupFailed as exc:
         campaign.problem(str(exc))
     finally:
-        status = server.stop()
         campaign.database.client.close()
-    if status != 0:
-        campaign.problem(f"the server exited with status {status} on SIGTERM")
     counted = ("requests", "acknowledged", "refused", "conflicts", "server_errors", "points_acknowledged", "points_found",
                "lost_writes", "races", "inconsistent_races")  # fmt: skip
     return {"clients": clients, "requests_per_client": requests_per_client, **{key: campaign.tally[key] for key in counted},

@@ -31,7 +31,7 @@ from typing import Any
 import requests
 
 from bench import processes
-from server.embedded_db import running_uri
+from regista.server.embedded_db import running_uri
 
 # Connect and read timeouts (s). A dead database answers 503 within mongodb.server_selection_timeout_ms
 # (5 s by default), so a call with no answer in 30 s is a hang.

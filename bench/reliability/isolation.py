@@ -30,9 +30,9 @@ import requests
 
 from bench import processes
 from bench.reliability import isolation_data as data
-from server.config import DEFAULT_SCHEMA_DIR, load_config
-from server.schema.loader import load_schema
-from server.schema.model import ApiSchema, EndpointVersion
+from regista.server.config import default_schema_dir, load_config
+from regista.server.schema.loader import load_schema
+from regista.server.schema.model import ApiSchema, EndpointVersion
 
 # Endpoints the matrix does not call ("native:<name>" or "mlflow:<name>"), each with the reason. Every
 # other endpoint of both schemas must be called, or the campaign reports it uncovered; an entry that is
@@ -391,7 +391,7 @@ def _campaign(server, data_dir: Path, copies: int, values_per_kind: int, tally: 
     roots = [data_dir / "artifacts", data_dir / "files"]
     before = data.snapshot(db, company_a, roots) | data.api_snapshot(callers["A", "admin"], victim, files)
 
-    native, mlflow = load_schema(DEFAULT_SCHEMA_DIR), load_schema(DEFAULT_SCHEMA_DIR / "mlflow")
+    native, mlflow = load_schema(default_schema_dir()), load_schema(default_schema_dir() / "mlflow")
     probes = schema_probes(native, mlflow, victim, own_b) + data.route_probes(victim, company_a, files)
     matrix = Matrix(victim, tally, pairs, stand_ins)
     log(f"isolation: {len(probes)} probes x {len(data.ROLES)} attacker roles, each mirrored by the control")

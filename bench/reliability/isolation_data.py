@@ -24,7 +24,7 @@ from typing import Any, Callable
 import jwt
 import requests
 
-from server.auth import DEFAULT_TOKEN_SECRET
+from regista.server.auth import DEFAULT_TOKEN_SECRET
 
 COMPANIES = {"A": "iso-victim", "B": "iso-attacker", "C": "iso-control"}
 ROLES = ("admin", "user")

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from server import __version__
-from server.errors import ErrorCatalogue
-from server.schema.loader import load_schema
-from server.schema.model import ApiSchema
-from server.schema.validators import Validators
+from regista import __version__
+from regista.server.errors import ErrorCatalogue
+from regista.server.schema.loader import load_schema
+from regista.server.schema.model import ApiSchema
+from regista.server.schema.validators import Validators
 
 log = logging.getLogger(__name__)
 

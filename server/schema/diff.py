@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from server.schema.model import ApiSchema, EndpointVersion, Version, format_version
+from regista.server.schema.model import ApiSchema, EndpointVersion, Version, format_version
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from jsonschema.exceptions import SchemaError as JsonSchemaError
 from jsonschema.validators import Draft7Validator
 from pyhocon import ConfigFactory
 
-from server.schema.model import (
+from regista.server.schema.model import (
     Access,
     ApiSchema,
     Endpoint,

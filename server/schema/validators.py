@@ -15,8 +15,8 @@ from typing import Any
 
 import fastjsonschema
 
-from server.schema.loader import SchemaError, SchemaProblem
-from server.schema.model import ApiSchema, EndpointVersion
+from regista.server.schema.loader import SchemaError, SchemaProblem
+from regista.server.schema.model import ApiSchema, EndpointVersion
 
 ValidateFn = Callable[[Any], Any]
 Key = tuple[str, tuple[int, int]]

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from server.errors import ApiError
+from regista.server.errors import ApiError
 
 CHUNK = 1 << 20
 

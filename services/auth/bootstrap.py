@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from server.auth import ROLES
-from server.config import Config, ConfigError
-from services.auth.documents import Credentials, User
-from services.auth.store import KeyPair, create_credentials, digest, ensure_company, ensure_user
-from services.common.atomic import modify
+from mongoengine.errors import NotUniqueError
+
+from regista.server.auth import ROLES
+from regista.server.config import Config, ConfigError
+from regista.services.auth.documents import Credentials, User
+from regista.services.auth.store import KeyPair, create_credentials, digest, ensure_company, ensure_user
+from regista.services.common.atomic import modify
+from regista.services.common.values import new_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +30,12 @@ def bootstrap_users(config: Config) -> KeyPair | None:
     if User._get_collection().find_one({}, {"_id": 1}) is not None:
         return None
     company_id = ensure_company(str(config.get("auth.default_company")))
-    user_id = ensure_user(company_id, "admin", "admin")
-    pair = create_credentials(user_id, company_id, "created at first start")
+    admin = User(id=new_id(), company=company_id, name="admin", role="admin", created=utcnow())
+    try:
+        admin.save(force_insert=True)
+    except NotUniqueError:  # another API node starting at the same moment made it, and prints its keys
+        return None
+    pair = create_credentials(admin.id, company_id, "created at first start")
     log.warning(
         "auth: the database had no users; created user 'admin' (role admin) of company '%s'. "
         "Its key pair is shown once, now: access key %s secret key %s",
@@ -60,4 +67,7 @@ def _apply_fixed_user(index: int, entry: Any) -> None:
 
     stored, _ = modify(Credentials, {"_id": pair.access_key}, update_key)
     if stored is None:
-        create_credentials(user_id, company_id, "auth.fixed_users", pair)
+        try:
+            create_credentials(user_id, company_id, "auth.fixed_users", pair)
+        except NotUniqueError:  # created meanwhile by another node starting with the same configuration
+            modify(Credentials, {"_id": pair.access_key}, update_key)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from mongoengine import DateTimeField, StringField
 
-from server.auth import ROLES
-from services.common.documents import RevisionedDocument
+from regista.server.auth import ROLES
+from regista.services.common.documents import RevisionedDocument
 
 
 class Company(RevisionedDocument):

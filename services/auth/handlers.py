@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from server.call import Call, Cookie, Reply
-from server.errors import ApiError
-from services.auth.documents import Credentials, RevokedToken, User
-from services.auth.store import create_credentials as store_credentials
-from services.common.atomic import modify
-from services.common.values import to_api, utcnow
+from regista.server.call import Call, Cookie, Reply
+from regista.server.errors import ApiError
+from regista.services.auth.documents import Credentials, RevokedToken, User
+from regista.services.auth.store import create_credentials as store_credentials
+from regista.services.common.atomic import modify
+from regista.services.common.values import to_api, utcnow
 
 ADMIN_ROLES = ("admin", "system")
 

@@ -7,9 +7,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from server.auth import Identity
-from services.auth.documents import Company, Credentials, RevokedToken, User
-from services.common.values import new_id, utcnow
+from mongoengine.errors import NotUniqueError
+
+from regista.server.auth import Identity
+from regista.services.auth.documents import Company, Credentials, RevokedToken, User
+from regista.services.common.values import new_id, utcnow
 
 ACCESS_KEY_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes: keys are read and typed by people
 
@@ -66,7 +68,10 @@ def ensure_company(name: str) -> str:
     if found:
         return found["_id"]
     company = Company(id=new_id(), name=name, created=utcnow())
-    company.save(force_insert=True)
+    try:
+        company.save(force_insert=True)
+    except NotUniqueError:  # created meanwhile by another process (API nodes starting at once)
+        return Company._get_collection().find_one({"name": name}, {"_id": 1})["_id"]
     return company.id
 
 
@@ -76,7 +81,10 @@ def ensure_user(company_id: str, name: str, role: str) -> str:
     if found:
         return found["_id"]
     user = User(id=new_id(), company=company_id, name=name, role=role, created=utcnow())
-    user.save(force_insert=True)
+    try:
+        user.save(force_insert=True)
+    except NotUniqueError:  # created meanwhile by another process
+        return User._get_collection().find_one({"company": company_id, "name": name}, {"_id": 1})["_id"]
     return user.id
 
 

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from services.common.documents import RevisionedDocument
-from server.errors import ApiError
+from regista.services.common.documents import RevisionedDocument
+from regista.server.errors import ApiError
 
 D = TypeVar("D", bound=RevisionedDocument)
 

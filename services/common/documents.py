@@ -8,7 +8,7 @@ from typing import Any
 
 from mongoengine import DictField, Document, IntField
 
-from services.common.keys import escape_keys, unescape_keys
+from regista.services.common.keys import escape_keys, unescape_keys
 
 
 class RevisionedDocument(Document):

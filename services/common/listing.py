@@ -14,10 +14,10 @@ from typing import Any
 from mongoengine import Document
 from pymongo import ASCENDING, DESCENDING
 
-from server.errors import ApiError
-from services.common.documents import plain_fields
-from services.common.text_rank import TEXT_SCORE_KEY, text_ranked_page
-from services.common.values import to_api
+from regista.server.errors import ApiError
+from regista.services.common.documents import plain_fields
+from regista.services.common.text_rank import TEXT_SCORE_KEY, text_ranked_page
+from regista.services.common.values import to_api
 
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 TEXT_SCORE = "@text_score"

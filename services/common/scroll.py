@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from server.errors import ApiError
+from regista.server.errors import ApiError
 
 SCROLL_FIELDS = ("scroll_id", "refresh_scroll", "size", "page", "page_size")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.call import Call
+from regista.server.call import Call
 
 PUBLIC = ""
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pymongo import DESCENDING
 
 if TYPE_CHECKING:
-    from services.common.listing import Listing
+    from regista.services.common.listing import Listing
 
 TEXT_SCORE_KEY = "_text_score"
 MAX_RANKED = 10_000  # matches ranked at most; a text search is expected to narrow far below this

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from collections.abc import Iterable
 from typing import Any
 
-from server.errors import ApiError
-from services.common.keys import unescape_keys
+from regista.server.errors import ApiError
+from regista.services.common.keys import unescape_keys
 
 
 def new_id() -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from mongoengine import DateTimeField, IntField, ListField, StringField
 
-from services.common.documents import PlainDataField, RevisionedDocument
+from regista.services.common.documents import PlainDataField, RevisionedDocument
 
 
 class ScalarChunk(RevisionedDocument):

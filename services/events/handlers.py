@@ -6,16 +6,16 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from server.call import Call
-from server.errors import ApiError
-from services.common import scroll
-from services.common.atomic import modify
-from services.common.keys import unescape_keys
-from services.common.tenancy import writable
-from services.common.values import new_id
-from services.events import scalars
-from services.events.documents import TaskEvent
-from services.tasks.documents import Task, TaskStatus
+from regista.server.call import Call
+from regista.server.errors import ApiError
+from regista.services.common import scroll
+from regista.services.common.atomic import modify
+from regista.services.common.keys import unescape_keys
+from regista.services.common.tenancy import writable
+from regista.services.common.values import new_id
+from regista.services.events import scalars
+from regista.services.events.documents import TaskEvent
+from regista.services.tasks.documents import Task, TaskStatus
 
 SCALAR = "training_stats_scalar"
 EVENT_FIELDS = ("task", "type", "timestamp", "iter")

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
-from services.common.atomic import modify
-from services.common.keys import hash_key
-from services.common.values import new_id, utcnow
-from services.events.documents import ScalarChunk
-from services.tasks.documents import Task
+from regista.services.common.atomic import modify
+from regista.services.common.keys import hash_key
+from regista.services.common.values import new_id, utcnow
+from regista.services.events.documents import ScalarChunk
+from regista.services.tasks.documents import Task
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 
 def handler_table() -> dict[str, Callable[..., Any]]:
-    from services.mlflow import experiments, logged_models, metrics, registry, runs, search
+    from regista.services.mlflow import experiments, logged_models, metrics, registry, runs, search
 
     table: dict[str, Callable[..., Any]] = {}
     for action in ("create", "get", "get_by_name", "search", "update", "delete", "restore", "set_experiment_tag"):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from server.call import Call
-from server.errors import ApiError
-from services.common.tenancy import writable
-from services.common.values import new_id, utcnow
-from services.projects.documents import Project
-from services.tasks.documents import Task
+from regista.server.call import Call
+from regista.server.errors import ApiError
+from regista.services.common.tenancy import writable
+from regista.services.common.values import new_id, utcnow
+from regista.services.projects.documents import Project
+from regista.services.tasks.documents import Task
 
 DEFAULT_EXPERIMENT = "0"
 MAX_KEY_LENGTH = 250

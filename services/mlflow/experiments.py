@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from server.call import Call
-from server.errors import ApiError
-from services.common import scroll
-from services.common.atomic import modify
-from services.common.keys import escape_key
-from services.common.tenancy import writable
-from services.common.values import new_id, utcnow
-from services.mlflow import shapes
-from services.mlflow.common import check_key, default_experiment, find_experiment
-from services.projects.documents import Project
+from regista.server.call import Call
+from regista.server.errors import ApiError
+from regista.services.common import scroll
+from regista.services.common.atomic import modify
+from regista.services.common.keys import escape_key
+from regista.services.common.tenancy import writable
+from regista.services.common.values import new_id, utcnow
+from regista.services.mlflow import shapes
+from regista.services.mlflow.common import check_key, default_experiment, find_experiment
+from regista.services.projects.documents import Project
 
 MAX_SEARCH_RESULTS = 1000
 

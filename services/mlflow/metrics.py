@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.call import Call
-from services.common import scroll
-from services.events import scalars
-from services.mlflow.common import find_run, run_id_of
-from services.mlflow.shapes import wire_value
+from regista.server.call import Call
+from regista.services.common import scroll
+from regista.services.events import scalars
+from regista.services.mlflow.common import find_run, run_id_of
+from regista.services.mlflow.shapes import wire_value
 
 MAX_HISTORY_PAGE = 25000
 

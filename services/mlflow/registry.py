@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.call import Call
-from server.errors import ApiError
-from services.common.atomic import modify
-from services.common.keys import escape_key
-from services.common.tenancy import writable
-from services.common.values import new_id, utcnow
-from services.mlflow import shapes
-from services.mlflow.documents import RegisteredModel
-from services.mlflow.experiments import page_of
-from services.mlflow.search import order, parse_filter
-from services.models.documents import Model
-from services.tasks.documents import Task
+from regista.server.call import Call
+from regista.server.errors import ApiError
+from regista.services.common.atomic import modify
+from regista.services.common.keys import escape_key
+from regista.services.common.tenancy import writable
+from regista.services.common.values import new_id, utcnow
+from regista.services.mlflow import shapes
+from regista.services.mlflow.documents import RegisteredModel
+from regista.services.mlflow.experiments import page_of
+from regista.services.mlflow.search import order, parse_filter
+from regista.services.models.documents import Model
+from regista.services.tasks.documents import Task
 
 
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from server.call import Call
-from server.errors import ApiError
-from services.common.atomic import modify
-from services.common.keys import escape_key
-from services.common.tenancy import writable
-from services.common.values import new_id, utcnow
-from services.events import scalars
-from services.mlflow import shapes
-from services.mlflow.common import check_key, find_experiment, find_run, run_id_of
-from services.tasks.documents import Task, TaskStatus
+from regista.server.call import Call
+from regista.server.errors import ApiError
+from regista.services.common.atomic import modify
+from regista.services.common.keys import escape_key
+from regista.services.common.tenancy import writable
+from regista.services.common.values import new_id, utcnow
+from regista.services.events import scalars
+from regista.services.mlflow import shapes
+from regista.services.mlflow.common import check_key, find_experiment, find_run, run_id_of
+from regista.services.tasks.documents import Task, TaskStatus
 
 MAX_PARAM_LENGTH = 6000
 MAX_TAG_LENGTH = 8000

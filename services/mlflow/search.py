@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from server.call import Call
-from server.errors import ApiError
-from services.common.tenancy import writable
-from services.mlflow import shapes
-from services.mlflow.common import find_experiment
-from services.mlflow.experiments import page_of
-from services.tasks.documents import Task
+from regista.server.call import Call
+from regista.server.errors import ApiError
+from regista.services.common.tenancy import writable
+from regista.services.mlflow import shapes
+from regista.services.mlflow.common import find_experiment
+from regista.services.mlflow.experiments import page_of
+from regista.services.tasks.documents import Task
 
 _ENTITY = re.compile(r"""\s*((?:[A-Za-z_]+\.)?(?:`[^`]+`|"[^"]+"|[\w.\-:/]+))""")
 _OP = re.compile(r"\s*(!=|<=|>=|=|<|>|not\s+in\b|in\b|ilike\b|like\b)", re.IGNORECASE)

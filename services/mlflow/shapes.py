@@ -6,9 +6,9 @@ import calendar
 from datetime import datetime
 from typing import Any
 
-from services.common.keys import unescape_key
-from services.events.scalars import encode_value, latest_values
-from services.tasks.documents import TaskStatus
+from regista.services.common.keys import unescape_key
+from regista.services.events.scalars import encode_value, latest_values
+from regista.services.tasks.documents import TaskStatus
 
 ARCHIVED = "archived"  # the system tag of deleted (restorable) experiments and runs
 PARAMS_SECTION = "General"

@@ -1,6 +1,6 @@
 """The models service (schema/services/models.conf)."""
 
-from services.models import handlers, task_links
+from regista.services.models import handlers, task_links
 
 HANDLERS = {
     "get_by_id": handlers.get_by_id,

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.call import Call
-from server.errors import ApiError
-from services.common.atomic import modify
-from services.common.documents import plain_fields
-from services.common import scroll
-from services.common.listing import ListingSpec, plan_listing, run_listing
-from services.common.tenancy import PUBLIC, readable, writable
-from services.common.values import new_id, parse_datetime, to_api, utcnow
-from services.models.documents import Model
-from services.projects.documents import Project
-from services.tasks.documents import Task, TaskStatus
-from services.tasks.status import task_exists
+from regista.server.call import Call
+from regista.server.errors import ApiError
+from regista.services.common.atomic import modify
+from regista.services.common.documents import plain_fields
+from regista.services.common import scroll
+from regista.services.common.listing import ListingSpec, plan_listing, run_listing
+from regista.services.common.tenancy import PUBLIC, readable, writable
+from regista.services.common.values import new_id, parse_datetime, to_api, utcnow
+from regista.services.models.documents import Model
+from regista.services.projects.documents import Project
+from regista.services.tasks.documents import Task, TaskStatus
+from regista.services.tasks.status import task_exists
 
 LISTING = ListingSpec(
     list_fields=("id", "project", "task", "framework", "uri"),

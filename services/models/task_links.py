@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.call import Call
-from server.errors import ApiError
-from services.common.atomic import modify
-from services.common.documents import plain_fields
-from services.common.keys import unescape_keys
-from services.common.tenancy import writable
-from services.common.values import new_id, to_api, utcnow
-from services.models.documents import Model
-from services.models.handlers import readable_model, store_model_changes, writable_model
-from services.tasks.documents import ModelItem, Task, TaskStatus
-from services.tasks.status import publish_task, task_exists
+from regista.server.call import Call
+from regista.server.errors import ApiError
+from regista.services.common.atomic import modify
+from regista.services.common.documents import plain_fields
+from regista.services.common.keys import unescape_keys
+from regista.services.common.tenancy import writable
+from regista.services.common.values import new_id, to_api, utcnow
+from regista.services.models.documents import Model
+from regista.services.models.handlers import readable_model, store_model_changes, writable_model
+from regista.services.tasks.documents import ModelItem, Task, TaskStatus
+from regista.services.tasks.status import publish_task, task_exists
 
 # Name of the output-model entry that update_for_task maintains on a task (the legacy single output model).
 LEGACY_OUTPUT_NAME = "Output Model"

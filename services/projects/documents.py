@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from mongoengine import DateTimeField, DictField, ListField, StringField
 
-from services.common.documents import RevisionedDocument
+from regista.services.common.documents import RevisionedDocument
 
 
 class Project(RevisionedDocument):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.call import Call
-from server.errors import ApiError
-from services.common.atomic import modify
-from services.common.listing import ListingSpec, plan_listing, run_listing
-from services.common.tenancy import readable, writable
-from services.common.values import new_id, to_api, utcnow
-from services.models.documents import Model
-from services.projects.documents import Project
-from services.tasks.documents import Task
+from regista.server.call import Call
+from regista.server.errors import ApiError
+from regista.services.common.atomic import modify
+from regista.services.common.listing import ListingSpec, plan_listing, run_listing
+from regista.services.common.tenancy import readable, writable
+from regista.services.common.values import new_id, to_api, utcnow
+from regista.services.models.documents import Model
+from regista.services.projects.documents import Project
+from regista.services.tasks.documents import Task
 
 LISTING = ListingSpec(
     list_fields=("id",),

@@ -11,7 +11,7 @@ from mongoengine import (
     StringField,
 )
 
-from services.common.documents import PlainDataField, RevisionedDocument
+from regista.services.common.documents import PlainDataField, RevisionedDocument
 
 
 class TaskStatus:

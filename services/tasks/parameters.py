@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.call import Call
-from server.errors import ApiError
-from services.common.keys import escape_key
-from services.common.tenancy import readable
-from services.common.values import utcnow
-from services.models.handlers import readable_model
-from services.tasks.documents import ModelItem, Task, TaskStatus
-from services.tasks.handlers import write_task
+from regista.server.call import Call
+from regista.server.errors import ApiError
+from regista.services.common.keys import escape_key
+from regista.services.common.tenancy import readable
+from regista.services.common.values import utcnow
+from regista.services.models.handlers import readable_model
+from regista.services.tasks.documents import ModelItem, Task, TaskStatus
+from regista.services.tasks.handlers import write_task
 
 
 def edit_hyper_params(call: Call, request: dict[str, Any]) -> dict[str, Any]:

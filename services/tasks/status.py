@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.call import Call
-from server.errors import ApiError
-from services.common.atomic import modify
-from services.common.tenancy import readable, writable
-from services.common.values import utcnow
-from services.tasks.documents import Task, TaskStatus
+from regista.server.call import Call
+from regista.server.errors import ApiError
+from regista.services.common.atomic import modify
+from regista.services.common.tenancy import readable, writable
+from regista.services.common.values import utcnow
+from regista.services.tasks.documents import Task, TaskStatus
 
 
 def task_exists(call: Call, task_id: str) -> dict[str, Any]:

@@ -6,15 +6,15 @@ import time
 
 import pytest
 
-from client import Client, RegistaError
-from server.app import create_app
-from tests.conftest import serve_in_thread
+from regista.client import Client, RegistaError
+from regista.server.app import create_app
+from tests.conftest import parts, serve_in_thread
 
 
 @pytest.fixture
 def server_url(api, compiled_schema, test_config):
     config = test_config.with_overrides({"auth.token_lifetime_s": 1})
-    with serve_in_thread(create_app(config, "embedded", schema=compiled_schema)) as url:
+    with serve_in_thread(create_app(config, "embedded", parts(), schema=compiled_schema)) as url:
         yield url
 
 

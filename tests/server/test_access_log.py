@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from server.access_log import AccessLog
+from regista.server.access_log import AccessLog
 
 
 def lines(tmp_path, **options) -> list[str]:

@@ -9,9 +9,9 @@ import falcon.testing
 import jwt
 import pytest
 
-from server.app import create_app
-from server.schema.loader import load_schema
-from tests.conftest import FIXTURES, TEST_TOKEN_SECRET, basic_auth, compiled_for
+from regista.server.app import create_app
+from regista.server.schema.loader import load_schema
+from tests.conftest import FIXTURES, TEST_TOKEN_SECRET, basic_auth, compiled_for, parts
 
 
 def meta_of(result) -> tuple[int, int]:
@@ -101,7 +101,7 @@ def test_revoked_credentials_stop_working_for_basic_and_tokens(api, anonymous):
 def gate(anonymous, test_config):
     schema = compiled_for(load_schema(FIXTURES / "schemas" / "access"))
     handlers = {f"gate.{name}": (lambda call, request: {}) for name in ("open", "members", "admins", "everyone")}
-    client = falcon.testing.TestClient(create_app(test_config, "embedded", schema=schema, handlers=handlers))
+    client = falcon.testing.TestClient(create_app(test_config, "embedded", parts(handlers=handlers), schema=schema))
 
     def status(path: str, caller) -> tuple[int, int]:
         return meta_of(client.simulate_post(f"/api/v2.1/gate.{path}", headers=caller.headers if caller else {}))
@@ -142,5 +142,6 @@ def test_get_current_user(api):
 
 def test_the_default_secret_is_reported(test_config, compiled_schema, caplog):
     with caplog.at_level("WARNING"):
-        create_app(test_config.with_overrides({"auth.token_secret": "regista-insecure-default-token-secret"}), "embedded", schema=compiled_schema)
+        config = test_config.with_overrides({"auth.token_secret": "regista-insecure-default-token-secret"})
+        create_app(config, "embedded", parts(), schema=compiled_schema)
     assert "SECURITY" in caplog.text and "REGISTA__AUTH__TOKEN_SECRET" in caplog.text

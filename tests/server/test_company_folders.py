@@ -5,18 +5,20 @@ from __future__ import annotations
 import falcon.testing
 import pytest
 
-from server.auth import Authenticator
-from server.call import ServerContext
-from server.company_folders import CompanyFolders
-from server.errors import ApiError
-from services.auth.store import DatabaseIdentityStore
+from regista.server.auth import Authenticator
+from regista.server.call import ServerContext
+from regista.server.company_folders import CompanyFolders
+from regista.server.errors import ApiError
+from regista.services.artifacts import store
+from regista.services.auth.store import DatabaseIdentityStore
 
 
 @pytest.fixture
 def folders(api, api_schema, tmp_path):
     config = api.config.with_overrides({"files.root": str(tmp_path)})
     authenticator = Authenticator(config, DatabaseIdentityStore(), "2.20", "test")
-    return CompanyFolders(ServerContext(api_schema, config, "embedded", authenticator), "files.root", "bad_request")
+    server = ServerContext(api_schema, config, "embedded", authenticator)
+    return CompanyFolders(server, store, "files.root", "bad_request")
 
 
 def request_with(headers: dict[str, str]) -> falcon.Request:

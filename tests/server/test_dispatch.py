@@ -6,12 +6,12 @@ import falcon.testing
 import orjson
 import pytest
 
-from server.access_log import AccessLog
-from server.app import create_app
-from server.errors import ApiError
-from server.schema.loader import load_schema
-from server.schema.model import format_version
-from tests.conftest import FIXTURES, compiled_for
+from regista.server.access_log import AccessLog
+from regista.server.app import create_app
+from regista.server.errors import ApiError
+from regista.server.schema.loader import load_schema
+from regista.server.schema.model import format_version
+from tests.conftest import FIXTURES, compiled_for, parts
 
 
 def echo_version(call, request):
@@ -39,7 +39,7 @@ def versions_api():
 
 def client(versions_api, config, other=echo_version):
     handlers = {"things.act": echo_version, "things.other": other}
-    return falcon.testing.TestClient(create_app(config, "embedded", schema=versions_api, handlers=handlers))
+    return falcon.testing.TestClient(create_app(config, "embedded", parts(handlers=handlers), schema=versions_api))
 
 
 @pytest.fixture
@@ -172,10 +172,8 @@ def test_one_log_line_per_call(versions_api, test_config, tmp_path):
     path = tmp_path / "access.log"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT)
     try:
-        app = create_app(
-            test_config, "embedded", schema=versions_api, handlers={"things.act": echo_version, "things.other": echo_version},
-            access_log=AccessLog(fd, json=True),
-        )  # fmt: skip
+        handlers = {"things.act": echo_version, "things.other": echo_version}
+        app = create_app(test_config, "embedded", parts(handlers=handlers), schema=versions_api, access_log=AccessLog(fd, json=True))
         falcon.testing.TestClient(app).simulate_post("/api/v2.5/things.act", json={})
     finally:
         os.close(fd)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pymongo
 import pytest
 
-from server.embedded_db import EmbeddedDatabase, EmbeddedDbError
+from regista.server.embedded_db import EmbeddedDatabase, EmbeddedDbError
 
 
 def test_data_persists_across_restarts(tmp_path):

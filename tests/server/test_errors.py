@@ -5,18 +5,20 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from server.config import DEFAULT_SCHEMA_DIR, PROJECT_ROOT
-from server.errors import ApiError, ErrorCatalogue
+import regista.server
+import regista.services
+from regista.server.config import default_schema_dir
+from regista.server.errors import ApiError, ErrorCatalogue
 
 
 def catalogue() -> ErrorCatalogue:
-    return ErrorCatalogue.load(DEFAULT_SCHEMA_DIR / "errors.conf")
+    return ErrorCatalogue.load(default_schema_dir() / "errors.conf")
 
 
 def names_raised_in_code() -> set[str]:
     names = set()
-    for folder in ("server", "services"):
-        for path in (PROJECT_ROOT / folder).rglob("*.py"):
+    for package in (regista.server, regista.services):
+        for path in Path(package.__file__).parent.rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ApiError" and node.args:
                     if isinstance(node.args[0], ast.Constant):

@@ -9,8 +9,8 @@ import sys
 import pytest
 from openapi_spec_validator import validate
 
-from server.openapi import build_openapi
-from server.schema.model import format_version
+from regista.server.openapi import build_openapi
+from regista.server.schema.model import format_version
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_served_over_http_and_by_the_cli(anonymous, documents):
     assert anonymous.client.simulate_get("/api/openapi.json", params={"version": "1.0"}).status_code == 404
     assert anonymous.client.simulate_get("/api/openapi.json", params={"version": "two"}).status_code == 400
     printed = subprocess.run(
-        [sys.executable, "-m", "server.cli", "openapi", "--version", "2.15"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "regista.cli", "openapi", "--version", "2.15"], capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(printed) == documents["2.15"]
 

@@ -8,7 +8,7 @@ import sys
 
 from openapi_spec_validator import validate
 
-from server.openapi_mlflow import build_mlflow_openapi
+from regista.server.openapi_mlflow import build_mlflow_openapi
 
 
 def test_the_mlflow_document(anonymous, mlflow_schema):
@@ -21,5 +21,5 @@ def test_the_mlflow_document(anonymous, mlflow_schema):
     assert log_batch["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/runs.log_batch.request"}
     assert len(document["paths"]) + 2 == len(mlflow_schema.api.endpoints)  # the two alias actions share a path
     assert anonymous.client.simulate_get("/api/mlflow/openapi.json").json == document
-    printed = subprocess.run([sys.executable, "-m", "server.cli", "openapi", "--mlflow"], capture_output=True, text=True, check=True)
+    printed = subprocess.run([sys.executable, "-m", "regista.cli", "openapi", "--mlflow"], capture_output=True, text=True, check=True)
     assert json.loads(printed.stdout) == document

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.query_string import parse_query_string
+from regista.server.query_string import parse_query_string
 
 SCHEMA = {
     "type": "object",

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from bench import processes
-from client import Client
+from regista.client import Client
 
 
 @pytest.fixture
@@ -91,3 +91,71 @@ def test_the_embedded_database_dies_with_a_killed_master(tmp_path, start_server)
     model = client_for(server).models.get_by_id(model=created["id"])["model"]
     assert model["name"] == "acknowledged"
     assert server.stop() == 0
+
+
+def slow_batch(server, task: str, lines: int) -> dict:
+    events = [{"task": task, "type": "log", "level": "info", "msg": f"line {i}", "iter": i} for i in range(lines)]
+    response = requests.post(f"{server.url}/api/events.add_batch", json={"batched_data": events}, headers=server.auth, timeout=60)
+    return response.json()
+
+
+def new_task(server) -> str:
+    return call(server, "tasks.create", {"name": "in flight", "type": "training"})["data"]["id"]
+
+
+@pytest.mark.parametrize("stop", ["sigint_to_the_group", "sigterm_to_the_master"])
+def test_a_stop_finishes_calls_in_flight_then_the_database_exits_0(tmp_path, start_server, stop):
+    """Ctrl-C (SIGINT to the terminal's process group) and a supervisor's SIGTERM: one clean stop."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    data_dir = tmp_path / "data"
+    server = start_server()
+    tasks = [new_task(server) for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        batches = [pool.submit(slow_batch, server, task, 4000) for task in tasks]
+        time.sleep(0.5)  # the batches are being stored
+        if stop == "sigint_to_the_group":
+            os.killpg(server.process.pid, signal.SIGINT)
+        else:
+            server.process.send_signal(signal.SIGTERM)
+        status = server.process.wait(60)
+        answers = [batch.result() for batch in batches]
+    log = (tmp_path / "server.log").read_text()
+    assert status == 0, log[-3000:]
+    assert [answer["data"]["added"] for answer in answers] == [4000, 4000]  # finished, not cut off
+    assert '"level":"ERROR"' not in log and "Traceback" not in log
+    assert embedded_processes(data_dir) == []
+    server = start_server()
+    for task in tasks:
+        assert call(server, "events.get_task_log", {"task": task, "batch_size": 1})["data"]["total"] == 4000
+    assert server.stop() == 0
+
+
+def test_kill_9_of_everything_then_an_immediate_restart_loses_no_acknowledged_write(tmp_path, start_server):
+    """Five times: kill -9 the server's process group and its database, start again at once."""
+    import os
+
+    from regista.server.embedded_db import PID_FILE
+    from regista.server.embedded_leftovers import read_pid
+
+    data_dir = tmp_path / "data"
+    acknowledged = []
+    server = start_server()
+    for round_ in range(5):
+        client = client_for(server)
+        acknowledged += [client.models.create(name=f"round {round_} #{i}", uri="u", labels={})["id"] for i in range(5)]
+        database = read_pid(data_dir / PID_FILE)
+        os.killpg(server.process.pid, signal.SIGKILL)  # master and workers, as a supervisor's kill
+        if round_ % 2:  # and, every other time, the database too (an OOM killer, a cgroup kill)
+            try:
+                os.kill(database, signal.SIGKILL)
+            except ProcessLookupError:  # it had already stopped, on its parent's death
+                pass
+        server.process.wait(10)
+        server = start_server()  # no sleep: a supervisor restarting at once
+    client = client_for(server)
+    stored = {client.models.get_by_id(model=model_id)["model"]["id"] for model_id in acknowledged}
+    assert stored == set(acknowledged)
+    assert server.stop() == 0
+    assert "Traceback" not in (tmp_path / "server.log").read_text()

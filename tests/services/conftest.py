@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.values import new_id, utcnow
-from services.projects.documents import Project
-from services.tasks.documents import ModelItem, Task, TaskModels
+from regista.services.common.values import new_id, utcnow
+from regista.services.projects.documents import Project
+from regista.services.tasks.documents import ModelItem, Task, TaskModels
 
 @pytest.fixture
 def make_task(api):

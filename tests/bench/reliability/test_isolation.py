@@ -5,8 +5,8 @@ victim's changes."""
 from __future__ import annotations
 
 from bench.reliability import isolation
-from server.config import DEFAULT_SCHEMA_DIR
-from server.schema.loader import load_schema
+from regista.server.config import default_schema_dir
+from regista.server.schema.loader import load_schema
 
 
 def test_another_company_sees_and_changes_nothing(tmp_path):
@@ -16,8 +16,8 @@ def test_another_company_sees_and_changes_nothing(tmp_path):
     assert figures["cross_company_writes"] == 0 and figures["cross_company_references"] == 0
     assert figures["server_errors"] == 0
     # Counted here from the schema, not taken from the campaign: a new endpoint must be attacked or exempt.
-    endpoints = {f"native:{name}" for name in load_schema(DEFAULT_SCHEMA_DIR).endpoints}
-    endpoints |= {f"mlflow:{name}" for name in load_schema(DEFAULT_SCHEMA_DIR / "mlflow").endpoints}
+    endpoints = {f"native:{name}" for name in load_schema(default_schema_dir()).endpoints}
+    endpoints |= {f"mlflow:{name}" for name in load_schema(default_schema_dir() / "mlflow").endpoints}
     assert set(isolation.EXEMPT) <= endpoints
     assert figures["endpoints"] == len(endpoints)
     assert figures["endpoints_covered"] == len(endpoints) - len(isolation.EXEMPT)

@@ -6,15 +6,15 @@ import shutil
 
 import pytest
 
-from server.config import DEFAULT_SCHEMA_DIR
-from server.schema import compiled
-from server.schema.validators import InvalidData
+from regista.server.config import default_schema_dir
+from regista.server.schema import compiled
+from regista.server.schema.validators import InvalidData
 
 
 @pytest.fixture
 def schema_dir(tmp_path):
     folder = tmp_path / "schema"
-    shutil.copytree(DEFAULT_SCHEMA_DIR, folder)
+    shutil.copytree(default_schema_dir(), folder)
     return folder
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from server.config import DEFAULT_SCHEMA_DIR
-from server.schema.diff import diff_between, diff_schemas, version_history
-from server.schema.loader import load_schema
+from regista.server.config import default_schema_dir
+from regista.server.schema.diff import diff_between, diff_schemas, version_history
+from regista.server.schema.loader import load_schema
 from tests.conftest import FIXTURES
 
 OLD, NEW = FIXTURES / "schemas" / "diff_old", FIXTURES / "schemas" / "diff_new"
@@ -41,23 +41,23 @@ def test_every_kind_of_break_is_found():
 
 def test_the_cli_fails_on_unacknowledged_breaks_only():
     broken = subprocess.run(
-        [sys.executable, "-m", "server.cli", "schema", "diff", str(OLD), str(NEW)], capture_output=True, text=True
+        [sys.executable, "-m", "regista.cli", "schema", "diff", str(OLD), str(NEW)], capture_output=True, text=True
     )
     assert broken.returncode == 1 and "breaking (10):" in broken.stdout and "marked deliberate (1):" in broken.stdout
     same = subprocess.run(
-        [sys.executable, "-m", "server.cli", "schema", "diff", str(DEFAULT_SCHEMA_DIR), "--from", "2.1", "--to", "2.20"],
+        [sys.executable, "-m", "regista.cli", "schema", "diff", str(default_schema_dir()), "--from", "2.1", "--to", "2.20"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert same.returncode == 0 and "breaking (0):" in same.stdout
 
 
 def test_moving_between_versions_of_our_schema():
-    changes = diff_between(load_schema(DEFAULT_SCHEMA_DIR), (2, 1), (2, 13))
+    changes = diff_between(load_schema(default_schema_dir()), (2, 1), (2, 13))
     assert "models.get_all v2.13: request: field 'system_tags' added" in messages(changes, breaking=False)
     assert {c.endpoint for c in changes if c.deliberate} == {"models.update_for_task"}
 
 
 def test_every_version_in_our_history_is_compatible_with_the_one_before_or_says_why():
-    changes = version_history(load_schema(DEFAULT_SCHEMA_DIR))
+    changes = version_history(load_schema(default_schema_dir()))
     assert [str(c) for c in changes if c.breaking and not c.deliberate] == []
     assert any(c.endpoint == "models.get_all" and not c.breaking for c in changes)

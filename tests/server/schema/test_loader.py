@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.config import DEFAULT_SCHEMA_DIR
-from server.schema.loader import SchemaError, load_schema, normalize_keys
-from server.schema.model import Access
+from regista.server.config import default_schema_dir
+from regista.server.schema.loader import SchemaError, load_schema, normalize_keys
+from regista.server.schema.model import Access
 from tests.conftest import FIXTURES
 
 SCHEMAS = FIXTURES / "schemas"
@@ -19,7 +19,7 @@ def problems_of(folder: str) -> list[str]:
 
 
 def test_the_repository_schema_loads():
-    api = load_schema(DEFAULT_SCHEMA_DIR)
+    api = load_schema(default_schema_dir())
     assert "models.get_all" in api.endpoints and "debug.ping" in api.endpoints
     assert api.endpoints["models.get_all_ex"].latest.access.internal is True
     assert api.endpoints["debug.ping"].latest.access.authorize is False

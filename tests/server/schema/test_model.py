@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.schema.loader import load_schema
-from server.schema.model import format_version, parse_version
+from regista.server.schema.loader import load_schema
+from regista.server.schema.model import format_version, parse_version
 from tests.conftest import FIXTURES
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.schema.validators import InvalidData, Validators
+from regista.server.schema.validators import InvalidData, Validators
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_minimum_type_and_nested_fields(check):
 
 def test_enum(api_schema):
     schema = {"type": "object", "properties": {"kind": {"type": "string", "enum": ["a", "b"]}}}
-    from server.schema.validators import compile_schema, run_validator
+    from regista.server.schema.validators import compile_schema, run_validator
 
     validate = compile_schema(schema)
     assert run_validator(validate, {"kind": "a"}) == {"kind": "a"}

@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from server.config import ConfigError
-from services.auth.bootstrap import bootstrap_users
-from services.auth.documents import Company, Credentials, User
-from services.auth.store import DatabaseIdentityStore
+from regista.server.config import ConfigError
+from regista.services.auth.bootstrap import bootstrap_users
+from regista.services.auth.documents import Company, Credentials, User
+from regista.services.auth.store import DatabaseIdentityStore
 
 
 def fixed(*users):
@@ -37,7 +37,7 @@ def test_fixed_users_are_idempotent_and_the_configuration_wins(clean_db, test_co
 
 
 def test_fixed_users_from_an_environment_override(clean_db):
-    from server.config import load_config
+    from regista.server.config import load_config
 
     config = load_config(
         environ={"REGISTA__AUTH__FIXED_USERS": "[{name: alice, role: admin, company: acme, access_key: K1, secret_key: S1}]"}
@@ -63,3 +63,19 @@ def test_an_empty_database_gets_an_admin_once(clean_db, test_config, caplog):
     assert (admin.user_name, admin.role, admin.company_name) == ("admin", "admin", "regista")
     assert bootstrap_users(test_config) is None
     assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize("users", [[], fixed(("alice", "admin", "acme", "K1", "S1"), ("bob", "user", "acme", "K2", "S2"))])
+def test_nodes_starting_at_once_on_an_empty_database_agree(clean_db, test_config, users):
+    """API nodes bootstrapping together: one company, one user each, one key pair each; nobody fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = test_config.with_overrides({"auth.fixed_users": users})
+    with ThreadPoolExecutor(6) as pool:
+        admins = [pair for pair in pool.map(lambda _: bootstrap_users(config), range(6)) if pair is not None]
+    names = sorted(user.name for user in User.objects)
+    assert Company.objects.count() == 1
+    if users:
+        assert names == ["alice", "bob"] and Credentials.objects.count() == 2 and admins == []
+    else:
+        assert names == ["admin"] and len(admins) == 1 and Credentials.objects.count() == 1

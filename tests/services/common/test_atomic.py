@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from mongoengine import IntField, ListField, StringField
 
-from server.errors import ApiError
-from services.common.atomic import modify
-from services.common.documents import RevisionedDocument
+from regista.server.errors import ApiError
+from regista.services.common.atomic import modify
+from regista.services.common.documents import RevisionedDocument
 
 
 class Counter(RevisionedDocument):

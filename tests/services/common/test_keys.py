@@ -1,4 +1,4 @@
-from services.common.keys import escape_key, escape_keys, hash_key, unescape_key, unescape_keys
+from regista.services.common.keys import escape_key, escape_keys, hash_key, unescape_key, unescape_keys
 
 
 def test_escaping_round_trips_and_yields_safe_keys():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.listing import ListingSpec, merge_clause, plan_listing
+from regista.services.common.listing import ListingSpec, merge_clause, plan_listing
 
 SPEC = ListingSpec(list_fields=("id", "project"), pattern_fields=("name",), tag_fields=("tags",), text_search=True)
 SCOPE = {"company": {"$in": ["c", ""]}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.common.text_rank import _sort_key, _value
+from regista.services.common.text_rank import _sort_key, _value
 
 
 def test_values_of_mixed_types_order_as_mongodb_does():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.events import scalars
+from regista.services.events import scalars
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def test_fluent_run_lifecycle(mlflow_client, api):
     assert [(m.step, m.value) for m in history] == [(s, pytest.approx(1.0 / (s + 1))) for s in range(5)]
     # The same run through the native API: a task of the project, its scalars and hyperparameters.
     task = api.client.app  # noqa: F841 (the app is shared; read the stored task directly)
-    from services.tasks.documents import Task
+    from regista.services.tasks.documents import Task
 
     stored = Task.objects.get(id=run_id)
     assert stored.project == experiment_id and stored.status == "completed" and stored.last_iteration == 4

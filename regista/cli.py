@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from server import __version__
-from server.config import DEFAULT_SCHEMA_DIR, Config, ConfigError, load_config
+from regista import __version__, database_commands
+from regista.server.config import Config, ConfigError, default_schema_dir, load_config
 
 DESCRIPTION = """\
-Regista: a schema-first API server for ML experiment tracking and model management.
+Regista: a schema-first API server for ML experiment tracking, model management and task orchestration,
+compatible with the ClearML SDK and the MLflow client.
 
 Without a configured MongoDB (mongodb.uri), `serve` starts the embedded database (nx-27017) with its
-files in embedded_db.data_dir (default ./data). Configuration: config/default.conf, then --config
-PATH (a HOCON file or folder; or REGISTA_CONFIG=PATH), then REGISTA__SECTION__KEY=value variables.
+files in embedded_db.data_dir (default ./data, from the working directory). Configuration: the defaults
+that come with Regista, then --config PATH (a HOCON file or folder; or REGISTA_CONFIG=PATH), then
+REGISTA__SECTION__KEY=value environment variables (e.g. REGISTA__SERVER__PORT=9000).
 """
 
 
@@ -30,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (server.port, default 8008)")
     serve.add_argument("--workers", type=int, help="worker processes (server.workers, default 2)")
     serve.add_argument("--config", metavar="PATH", help="HOCON file or folder merged over the defaults")
+
+    database_commands.add_parsers(commands)
 
     credentials = commands.add_parser("credentials", help="manage API key pairs", description="Manage API key pairs.")
     credentials_commands = credentials.add_subparsers(dest="credentials_command", required=True, metavar="SUBCOMMAND")
@@ -52,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     openapi.add_argument("--version", help="API version, e.g. 2.20 (default: the latest)")
     openapi.add_argument("--mlflow", action="store_true", help="the MLflow-compatible routes' document instead")
-    openapi.add_argument("--dir", default=str(DEFAULT_SCHEMA_DIR), help="schema folder (default: %(default)s)")
+    openapi.add_argument("--dir", default=str(default_schema_dir()), help="schema folder (default: %(default)s)")
 
     schema = commands.add_parser("schema", help="schema tools", description="Schema tools.")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True, metavar="SUBCOMMAND")
@@ -62,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load, check and compile every services/*.conf of a schema folder. "
         "Exit status 0 when it can be served, 1 with the list of problems otherwise.",
     )
-    check.add_argument("dir", nargs="?", default=str(DEFAULT_SCHEMA_DIR), help="schema folder (default: %(default)s)")
+    check.add_argument("dir", nargs="?", default=str(default_schema_dir()), help="schema folder (default: %(default)s)")
     diff = schema_commands.add_parser(
         "diff",
         help="list breaking and compatible changes between two schemas or two API versions",
@@ -80,6 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:  # `regista schema diff ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C before the server runs (once it runs, it stops gracefully)
+        print("regista: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command in database_commands.COMMANDS:
+        return database_commands.run(args, _config_or_none)
     if args.command == "schema" and args.schema_command == "diff":
         return schema_diff(args)
     if args.command == "schema":
@@ -100,14 +118,15 @@ def _config_or_none(path: str | None) -> Config | None:
 
 
 def create_credentials(args: argparse.Namespace) -> int:
-    from server.runtime import database_session
-    from services.auth.store import create_credentials as store_credentials
-    from services.auth.store import ensure_company, ensure_user
+    from regista.server.runtime import database_session
+    from regista.services import document_classes
+    from regista.services.auth.store import create_credentials as store_credentials
+    from regista.services.auth.store import ensure_company, ensure_user
 
     config = _config_or_none(args.config)
     if config is None:
         return 2
-    with database_session(config):
+    with database_session(config, document_classes()):
         company_id = ensure_company(args.company or str(config.get("auth.default_company")))
         user_id = ensure_user(company_id, args.user, args.role)
         pair = store_credentials(user_id, company_id, args.label)
@@ -118,12 +137,12 @@ def create_credentials(args: argparse.Namespace) -> int:
 
 
 def print_openapi(args: argparse.Namespace) -> int:
-    from server.errors import ApiError
-    from server.docs import OpenApiResource
-    from server.envelope import dumps
-    from server.openapi_mlflow import build_mlflow_openapi
-    from server.schema import compiled
-    from server.schema.loader import SchemaError
+    from regista.server.errors import ApiError
+    from regista.server.docs import OpenApiResource
+    from regista.server.envelope import dumps
+    from regista.server.openapi_mlflow import build_mlflow_openapi
+    from regista.server.schema import compiled
+    from regista.server.schema.loader import SchemaError
 
     try:
         if args.mlflow:
@@ -142,9 +161,9 @@ def print_openapi(args: argparse.Namespace) -> int:
 
 
 def schema_diff(args: argparse.Namespace) -> int:
-    from server.schema import diff
-    from server.schema.loader import SchemaError, load_schema
-    from server.schema.model import parse_version
+    from regista.server.schema import diff
+    from regista.server.schema.loader import SchemaError, load_schema
+    from regista.server.schema.model import parse_version
 
     try:
         old = load_schema(Path(args.old))
@@ -174,8 +193,8 @@ def schema_diff(args: argparse.Namespace) -> int:
 
 
 def schema_check(folder: Path) -> int:
-    from server.schema.loader import SchemaError, load_schema
-    from server.schema.validators import Validators
+    from regista.server.schema.loader import SchemaError, load_schema
+    from regista.server.schema.validators import Validators
 
     try:
         api = load_schema(folder)
@@ -189,10 +208,11 @@ def schema_check(folder: Path) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from server.embedded_db import EmbeddedDbError
-    from server.logs import configure_logging
-    from server.runtime import serve
-    from server.schema.loader import SchemaError
+    from regista.composition import service_parts
+    from regista.server.embedded_db import EmbeddedDbError
+    from regista.server.logs import configure_logging
+    from regista.server.runtime import serve
+    from regista.server.schema.loader import SchemaError
 
     config = _config_or_none(args.config)
     if config is None:
@@ -201,7 +221,7 @@ def run_serve(args: argparse.Namespace) -> int:
     config = config.with_overrides({key: value for key, value in flags.items() if value is not None})
     configure_logging(config)
     try:
-        serve(config)
+        serve(config, service_parts())
     except ConfigError as exc:
         print(f"regista: configuration error: {exc}", file=sys.stderr)
         return 2

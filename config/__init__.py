@@ -1,0 +1,1 @@
+"""Package data: HOCON files read with importlib.resources (see regista.server.config.package_data)."""

@@ -1,0 +1,40 @@
+"""What the services hand the engine: the engine never imports them, the composition root passes them in.
+
+`regista.cli` (through `regista.composition`) builds one ServiceParts from the services package and gives
+it to `create_app` and the runtime; tests build their own, with fake handlers where a test needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from regista.server.auth import IdentityStore
+from regista.server.config import Config
+from regista.server.dispatch import Handler
+
+
+class FileStore(Protocol):
+    """Files kept per company under a root folder (MLflow artifacts, the ClearML file server)."""
+
+    def company_root(self, root: str | Path, company: str) -> Path: ...
+
+    def save(self, root: Path, relative: str, stream: BinaryIO, length: int | None, max_bytes: int) -> int: ...
+
+    def listing(self, root: Path, relative: str) -> list[dict[str, Any]]: ...
+
+    def open_file(self, root: Path, relative: str) -> BinaryIO: ...
+
+    def delete(self, root: Path, relative: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServiceParts:
+    handlers: Mapping[str, Handler]  # "service.action" -> handler, one per native schema endpoint
+    mlflow_handlers: Mapping[str, Handler]  # one per endpoint of schema/mlflow
+    identity_store: IdentityStore
+    file_store: FileStore
+    documents: Sequence[type]  # every stored document class: their indexes are made at start-up
+    bootstrap: Callable[[Config], Any]  # start-up work on the database (users from configuration)
