@@ -5,7 +5,7 @@ installed Regista must not claim those generic names, so each folder is mapped t
 here (pyproject.toml holds everything else). Sub-packages are found, never listed by hand.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
 
 FOLDERS = {"server": "regista.server", "services": "regista.services", "client": "regista.client"}
 DATA_FOLDERS = {"schema": "regista.schema", "config": "regista.config"}  # HOCON files, no Python
@@ -19,6 +19,8 @@ for folder, package in FOLDERS.items():
 for folder, package in DATA_FOLDERS.items():
     package_dir[package] = folder
     packages.append(package)
+    # Sub-folders of HOCON files are namespace packages to setuptools: listed, so their data is shipped.
+    packages += [f"{package}.{sub}" for sub in find_namespace_packages(folder, exclude=["*__pycache__*"])]
 
 setup(
     package_dir=package_dir,

@@ -64,3 +64,20 @@ def _workers(master: int) -> list[int]:
     with open(f"/proc/{master}/task/{master}/children") as children:
         pids = [int(child) for child in children.read().split()]
     return [pid for pid in pids if b"nx_27017" not in open(f"/proc/{pid}/cmdline", "rb").read()]
+
+
+def test_metrics_can_require_an_admin(tmp_path):
+    users = (
+        f"[{{name: bench, role: admin, company: bench, access_key: {processes.BENCH_KEY}, secret_key: {processes.BENCH_SECRET}}}, "
+        "{name: viewer, role: user, company: bench, access_key: VIEWERKEY0000000, secret_key: viewer-secret-0000000000}]"
+    )
+    overrides = {"metrics__require_admin": "true", "auth__fixed_users": users}
+    with processes.regista(tmp_path / "data", tmp_path / "server.log", workers=1, **overrides) as server:
+        anonymous = requests.get(f"{server.url}/metrics", timeout=10)
+        assert anonymous.status_code == 401 and anonymous.json()["meta"]["result_code"] == 401
+        viewer = requests.get(f"{server.url}/metrics", auth=("VIEWERKEY0000000", "viewer-secret-0000000000"), timeout=10)
+        assert viewer.status_code == 403 and "may not read /metrics" in viewer.json()["meta"]["result_msg"]
+        admin = requests.get(f"{server.url}/metrics", headers=server.auth, timeout=10)
+        assert admin.status_code == 200 and "regista_requests_total" in admin.text
+        assert requests.get(f"{server.url}/health", timeout=10).status_code == 200
+        assert server.stop() == 0
