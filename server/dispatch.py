@@ -164,7 +164,7 @@ class Dispatcher:
         identity = self._identify(spec, req)
         data = request_data(req, spec, self._max_body)
         try:
-            data = self._validators.validate_request(spec, data)
+            data = self._validators.validate_request(spec, data, lenient=True)
         except InvalidData as exc:
             raise ApiError("validation_error", str(exc), field=exc.field) from None
         call = Call(

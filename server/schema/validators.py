@@ -15,6 +15,7 @@ from typing import Any
 
 import fastjsonschema
 
+from regista.server.schema.leniency import relaxed
 from regista.server.schema.loader import SchemaError, SchemaProblem
 from regista.server.schema.model import ApiSchema, EndpointVersion
 
@@ -66,13 +67,20 @@ class Validators:
         self._responses: dict[Key, ValidateFn] = {}
         self._lock = threading.Lock()
 
-    def validate_request(self, version: EndpointVersion, data: Any) -> Any:
+    def validate_request(self, version: EndpointVersion, data: Any, lenient: bool = False) -> Any:
         """Validated data with defaults filled, narrowed to the fields the version declares.
 
         Clients send fields of their own (the ClearML SDK adds "method"), and fields of other versions:
         handlers see only what this version's schema defines, so a v2.1 call behaves as v2.1.
+        `lenient`: a request refused as sent is read as clearml-server reads it (schema/leniency.py).
         """
-        data = run_validator(self._requests[(version.name, version.version)], data)
+        validate = self._requests[(version.name, version.version)]
+        try:
+            data = run_validator(validate, data)
+        except InvalidData:
+            if not lenient:
+                raise
+            data = run_validator(validate, relaxed(version.request, data))
         fields = version.request_fields
         if fields is not None and not fields.issuperset(data):
             data = {key: value for key, value in data.items() if key in fields}
