@@ -13,7 +13,9 @@ from tests.conftest import parts, serve_in_thread
 
 @pytest.fixture
 def server_url(api, compiled_schema, test_config):
-    config = test_config.with_overrides({"auth.token_lifetime_s": 1})
+    # Expiry is counted in whole seconds from the login's second: a renewed token lives at least 2 s here,
+    # long enough for the retried call on a loaded machine.
+    config = test_config.with_overrides({"auth.token_lifetime_s": 3})
     with serve_in_thread(create_app(config, "embedded", parts(), schema=compiled_schema)) as url:
         yield url
 
@@ -51,7 +53,7 @@ def test_server_errors_are_typed(client):
 def test_an_expired_token_is_renewed_once(client):
     client.models.get_all()
     assert client.logins == 1
-    time.sleep(2.1)  # the server's tokens live one second here
+    time.sleep(4.1)  # the server's tokens live three seconds here
     assert client.models.get_all() == {"models": []}
     assert client.logins == 2
 
