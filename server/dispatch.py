@@ -69,6 +69,8 @@ def request_data(req: falcon.Request, spec: EndpointVersion, max_body: int) -> A
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise ApiError("malformed_json", str(exc)) from None
+        if spec.batch_of and isinstance(data, list):  # a batch sent as one JSON array
+            data = {"batched_data": data}
     if req.query_string:
         if not isinstance(data, dict):
             raise ApiError("validation_error", "the request body must be a JSON object")

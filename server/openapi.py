@@ -107,6 +107,12 @@ def _operation(spec: EndpointVersion, schemas: dict[str, Any]) -> dict[str, Any]
         },
         "security": security(spec),
     }
+    if spec.batch_of:
+        # The usual body: JSON lines, each line one item of the JSON form's batched_data.
+        action, version = spec.batch_of
+        operation["requestBody"]["content"]["application/json-lines"] = {
+            "schema": {"type": "string", "description": f"one {service}.{action} v{version} request per line"}
+        }
     if spec.deprecated:
         operation["deprecated"] = True
         operation["description"] += f"\n\nDeprecated: {spec.deprecated}"

@@ -16,6 +16,7 @@ from jsonschema.exceptions import SchemaError as JsonSchemaError
 from jsonschema.validators import Draft7Validator
 from pyhocon import ConfigFactory
 
+from regista.server.schema.batches import batch_target, resolve_batches
 from regista.server.schema.model import (
     Access,
     ApiSchema,
@@ -28,7 +29,7 @@ from regista.server.schema.model import (
 
 SERVICE_KEYS = {"_description", "_definitions", "_default", "_references"}
 ACCESS_KEYS = {"internal", "authorize", "allow_roles"}
-VERSION_KEYS = {"description", "request", "response", "deprecated", "removed", "breaking"}
+VERSION_KEYS = {"description", "request", "response", "batch_request", "deprecated", "removed", "breaking"}
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -141,6 +142,8 @@ def _build_service(
         endpoint = _build_endpoint(file, name, body, defaults, definitions, problems)
         if endpoint is not None:
             endpoints[name] = endpoint
+    for name, version, message in resolve_batches(service, endpoints):
+        problems.append(SchemaProblem(file, message, name, version))
 
 
 def _build_endpoint(
@@ -199,7 +202,16 @@ def _build_version(
             request={}, response={}, access=access, source=file, removed=spec["removed"].strip(),
         )  # fmt: skip
     schemas = {}
+    batch_of = None
+    if "batch_request" in spec:
+        target = batch_target(spec["batch_request"])
+        if isinstance(target, str) or "request" in spec:
+            problems.append(SchemaProblem(file, target if isinstance(target, str) else "give request or batch_request, not both", name, key))
+            return None
+        batch_of, schemas["request"] = target, {}  # the request schema is the target's, once all are built
     for part in ("request", "response"):
+        if part in schemas:
+            continue
         schema = spec.get(part)
         if not isinstance(schema, dict):
             problems.append(SchemaProblem(file, f"missing {part} schema (an object)", name, key))
@@ -219,6 +231,7 @@ def _build_version(
         source=file,
         deprecated=spec["deprecated"].strip() if "deprecated" in spec else None,
         breaking=spec["breaking"].strip() if "breaking" in spec else None,
+        batch_of=batch_of,
     )
 
 

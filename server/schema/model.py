@@ -50,6 +50,7 @@ class EndpointVersion:
     removed: str | None = None  # why and what to use instead: calls answer 301/1
     deprecated: str | None = None  # still served; documentation says so
     breaking: str | None = None  # why this version deliberately breaks clients of the previous one
+    batch_of: tuple[str, str] | None = None  # (action, version): the body is a batch of its requests
 
     @property
     def request_fields(self) -> frozenset[str] | None:

@@ -114,3 +114,22 @@ def test_removed_and_deprecated_versions(tmp_path):
     conf.write_text('{ act { "2.1" { removed: "gone", request { type: object } } } }')
     with pytest.raises(SchemaError, match="a removed version has no request or response"):
         load_schema(tmp_path)
+
+
+def test_batch_request_versions_take_the_request_schema_of_their_action():
+    api = load_schema(SCHEMAS / "batches")
+    old, new = api.endpoints["notes.add_batch"].versions
+    assert old.batch_of == ("add", "2.1") and new.batch_of == ("add", "2.6")
+    assert old.request["required"] == ["batched_data"]
+    assert old.request["properties"]["batched_data"]["items"] == {"$ref": "#/definitions/note"}
+    assert "note" in old.request["definitions"]
+    assert new.request["properties"]["batched_data"]["items"]["required"] == ["text", "author"]  # add v2.5
+
+
+def test_batch_request_mistakes_are_reported():
+    assert sorted(problems_of("broken_batches")) == [
+        "notes.conf: notes.both v2.5: give request or batch_request, not both",
+        "notes.conf: notes.malformed v2.5: batch_request needs an action name and a version (\"MAJOR.MINOR\")",
+        "notes.conf: notes.no_such_action v2.1: batch_request: no request of notes.nope at v2.1",
+        "notes.conf: notes.too_early v2.1: batch_request: no request of notes.add at v2.1",
+    ]

@@ -64,3 +64,16 @@ def test_non_object_request(check):
 def test_unknown_fields_are_accepted(check):
     # Clients such as the ClearML SDK add keys of their own ("method": "get") to every request.
     assert check("models.get_all", {"method": "get", "page_size": 5}) == {"page_size": 5}  # accepted, not passed on
+
+
+def test_a_batch_is_validated_request_by_request():
+    from regista.server.schema.loader import load_schema
+    from tests.conftest import FIXTURES
+
+    api = load_schema(FIXTURES / "schemas" / "batches")
+    validators = Validators(api)
+    version = api.endpoints["notes.add_batch"].resolve((2, 6))
+    assert validators.validate_request(version, {"batched_data": [{"text": "a", "author": "b"}]})
+    with pytest.raises(InvalidData) as caught:
+        validators.validate_request(version, {"batched_data": [{"text": "a", "author": "b"}, {"text": "c"}]})
+    assert caught.value.field == "batched_data.1.author"
