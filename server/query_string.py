@@ -61,6 +61,9 @@ def _type_of(schema: dict[str, Any] | None) -> str | None:
     if not schema:
         return None
     kind = schema.get("type")
+    if isinstance(kind, list):  # ["string", "null"]: a query string cannot say null, so the other one
+        kinds = [k for k in kind if k != "null"]
+        kind = kinds[0] if len(kinds) == 1 else None
     return kind if isinstance(kind, str) else None
 
 

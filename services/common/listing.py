@@ -15,6 +15,7 @@ from mongoengine import Document
 from pymongo import ASCENDING, DESCENDING
 
 from regista.server.errors import ApiError
+from regista.services.common import scroll
 from regista.services.common.documents import plain_fields
 from regista.services.common.ordering import page_empty_last, page_in_natural_order, sorted_ascending_by_a_field
 from regista.services.common.list_queries import dates_query, list_field_query, list_filter_query, merge_clause, range_query
@@ -124,6 +125,24 @@ def run_listing(document_class: type[Document], listing: Listing) -> list[dict[s
         documents = cursor.skip(listing.skip).limit(listing.limit)
     plain = plain_fields(document_class)
     return [shape(to_api(raw, plain), listing.includes, listing.excludes) for raw in documents]
+
+
+def run_scrolled_listing(
+    document_class: type[Document], listing: Listing, request: dict[str, Any], secret: str, max_page_size: int
+) -> tuple[list[dict[str, Any]], str]:
+    """`run_listing` paged by scroll id: the page and the id that continues after it (scroll.py).
+
+    `size` asks for scrolling (at most max_page_size a page); `refresh_scroll` returns everything the
+    scroll returned so far, afresh, and continues from the same place.
+    """
+    fingerprint = scroll.query_fingerprint(request)
+    position = scroll.decode(secret, request["scroll_id"], fingerprint) if request.get("scroll_id") else 0
+    if request.get("scroll_id") or request.get("size"):
+        listing.skip, listing.limit = position, min(int(request.get("size") or max_page_size), max_page_size)
+        if request.get("scroll_id") and request.get("refresh_scroll"):
+            listing.skip, listing.limit = 0, position
+    documents = run_listing(document_class, listing) if listing.limit else []
+    return documents, scroll.encode(secret, max(position, listing.skip + len(documents)), fingerprint)
 
 
 def checked_regex(pattern: str, field_name: str) -> str:

@@ -45,3 +45,8 @@ def test_values_that_do_not_fit_stay_text_for_the_validator_to_report():
 
 def test_encoding_and_blank_values():
     assert parse_query_string("name=a%20b&empty=", SCHEMA) == {"name": "a b", "empty": ""}
+
+
+def test_a_nullable_type_reads_as_its_other_type():
+    schema = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": ["string", "null"]}}}}
+    assert parse_query_string("tags=true&tags=007", schema) == {"tags": ["true", "007"]}
