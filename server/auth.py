@@ -52,6 +52,10 @@ class IdentityStore(Protocol):
     def token_active(self, access_key: str, token_id: str) -> bool:
         """Whether a token's credentials are unrevoked and the token was not logged out."""
 
+    def impersonated(self, caller: Identity, user_id: str, act_as: bool = False) -> Identity:
+        """The identity a call runs as when `caller` impersonates `user_id` (ApiError if not allowed):
+        with the user's role, or with the caller's when `act_as`."""
+
 
 class Authenticator:
     def __init__(self, config: Config, store: IdentityStore, api_version: str, server_version: str):
@@ -82,8 +86,16 @@ class Authenticator:
         raise ApiError("missing_credentials", "send Authorization: Basic or Bearer, or log in for a cookie")
 
     def authenticate_request(self, req: Any) -> Identity:
-        """`authenticate` with a Falcon request's Authorization header and token cookie."""
-        return self.authenticate(req.get_header("Authorization"), req.cookies.get(self.cookie_name))
+        """`authenticate` with a Falcon request's Authorization header and token cookie, then the
+        impersonation headers ClearML clients send (an admin calling as another user of its company)."""
+        identity = self.authenticate(req.get_header("Authorization"), req.cookies.get(self.cookie_name))
+        impersonate = req.get_header("X-ClearML-Impersonate-As") or req.get_header("X-Trains-Impersonate-As")
+        act_as = req.get_header("X-ClearML-Act-As") or req.get_header("X-Trains-Act-As")
+        if impersonate and act_as:
+            raise ApiError("invalid_headers", "send only one of X-ClearML-Impersonate-As and X-ClearML-Act-As")
+        if impersonate or act_as:
+            return self._store.impersonated(identity, impersonate or act_as, act_as=bool(act_as))
+        return identity
 
     def issue_token(self, identity: Identity, expiration_s: int | None = None) -> tuple[str, int]:
         """A signed token for `identity` and its lifetime in seconds (capped by configuration)."""

@@ -111,7 +111,7 @@ def _operation(spec: EndpointVersion, schemas: dict[str, Any]) -> dict[str, Any]
         # The usual body: JSON lines, each line one item of the JSON form's batched_data.
         action, version = spec.batch_of
         operation["requestBody"]["content"]["application/json-lines"] = {
-            "schema": {"type": "string", "description": f"one {service}.{action} v{version} request per line"}
+            "schema": {"type": "string", "description": f"one {action} v{version} request per line"}
         }
     if spec.deprecated:
         operation["deprecated"] = True

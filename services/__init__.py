@@ -10,21 +10,25 @@ from typing import Any
 
 
 def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
-    from regista.services import debug, models, server_info, users
+    from regista.services import debug, login, models, server_info, users
     from regista.services.auth import handlers as auth
     from regista.services.events import handlers as events
+    from regista.services.organization import handlers as organization
     from regista.services.projects import handlers as projects
-    from regista.services.tasks import handlers as tasks
-    from regista.services.tasks import parameters as task_parameters
+    from regista.services.reports import handlers as reports
+    from regista.services.tasks import service as tasks
 
     services = {
         "auth": auth.HANDLERS,
         "debug": debug.HANDLERS,
         "events": events.HANDLERS,
+        "login": login.HANDLERS,
         "models": models.HANDLERS,
+        "organization": organization.HANDLERS,
         "projects": projects.HANDLERS,
+        "reports": reports.HANDLERS,
         "server": server_info.HANDLERS,
-        "tasks": {**tasks.HANDLERS, **task_parameters.HANDLERS},
+        "tasks": tasks.HANDLERS,
         "users": users.HANDLERS,
     }
     return {f"{service}.{action}": handler for service, actions in services.items() for action, handler in actions.items()}

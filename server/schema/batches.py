@@ -3,8 +3,12 @@
 clearml-server's schema language lets a version say `batch_request { action: add, version: "2.1" }`
 instead of giving a request: the call's body is JSON lines (Content-Type: application/json-lines), each
 line one request of that action at that version (events.add_batch carries events.add requests). Here
-such a version gets a real request schema, `{batched_data: [<the action's request>]}`, so validation,
+such a version gets a real request schema, `{batched_data: [<the action's request>]}`, so
 documentation and OpenAPI treat it like any other; the dispatcher puts the lines under batched_data.
+
+A batch is validated line by line against the named action's request (validators.py): the lines that
+pass reach the handler in `batched_data`, the others in `batch_errors` ({index, field, reason}), so the
+handler decides whether a bad line fails the batch (events.add_batch counts it, as clearml-server does).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from regista.server.schema.model import VERSION_PATTERN, Endpoint, EndpointVersion, format_version, parse_version
 
 BATCH_FIELD = "batched_data"
+ERRORS_FIELD = "batch_errors"
 
 
 def batch_target(spec: Any) -> tuple[str, str] | str:
@@ -44,7 +49,9 @@ def resolve_batches(service: str, endpoints: dict[str, Endpoint]) -> list[tuple[
                 if resolved is None or resolved.removed or resolved.batch_of:
                     problems.append((name, version.version_text, f"batch_request: no request of {service}.{action} at v{wanted}"))
                     continue
-                version = dataclasses.replace(version, request=_batch_schema(resolved))
+                version = dataclasses.replace(
+                    version, request=_batch_schema(resolved), batch_of=(resolved.name, resolved.version_text)
+                )
             versions.append(version)
         endpoints[name] = Endpoint(name=name, versions=tuple(versions))
     return problems

@@ -50,7 +50,8 @@ class EndpointVersion:
     removed: str | None = None  # why and what to use instead: calls answer 301/1
     deprecated: str | None = None  # still served; documentation says so
     breaking: str | None = None  # why this version deliberately breaks clients of the previous one
-    batch_of: tuple[str, str] | None = None  # (action, version): the body is a batch of its requests
+    # The body is a batch of requests of this (endpoint, version): ("events.add", "2.1") once loaded.
+    batch_of: tuple[str, str] | None = None
 
     @property
     def request_fields(self) -> frozenset[str] | None:

@@ -15,9 +15,10 @@ from typing import Any
 
 import fastjsonschema
 
+from regista.server.schema.batches import BATCH_FIELD, ERRORS_FIELD
 from regista.server.schema.leniency import relaxed
 from regista.server.schema.loader import SchemaError, SchemaProblem
-from regista.server.schema.model import ApiSchema, EndpointVersion
+from regista.server.schema.model import ApiSchema, EndpointVersion, parse_version
 
 ValidateFn = Callable[[Any], Any]
 Key = tuple[str, tuple[int, int]]
@@ -63,6 +64,7 @@ class Validators:
         if request_code is None:
             request_code = _compile_requests(api)
         self.request_code = request_code
+        self._api = api
         self._requests = {key: load_code(code) for key, code in request_code.items()}
         self._responses: dict[Key, ValidateFn] = {}
         self._lock = threading.Lock()
@@ -74,6 +76,8 @@ class Validators:
         handlers see only what this version's schema defines, so a v2.1 call behaves as v2.1.
         `lenient`: a request refused as sent is read as clearml-server reads it (schema/leniency.py).
         """
+        if version.batch_of:
+            return self._validate_batch(version, data, lenient)
         validate = self._requests[(version.name, version.version)]
         try:
             data = run_validator(validate, data)
@@ -85,6 +89,22 @@ class Validators:
         if fields is not None and not fields.issuperset(data):
             data = {key: value for key, value in data.items() if key in fields}
         return data
+
+    def _validate_batch(self, version: EndpointVersion, data: Any, lenient: bool) -> dict[str, Any]:
+        """Each line against its action's request: the valid ones, and why the others were not (batches.py)."""
+        lines = data.get(BATCH_FIELD) if isinstance(data, dict) else None
+        if not isinstance(lines, list):
+            raise InvalidData(BATCH_FIELD, "a batch is a JSON-lines body or {batched_data: [requests]}")
+        name, version_text = version.batch_of
+        target = self._api.endpoints[name].resolve(parse_version(version_text))
+        valid, errors = [], []
+        for index, line in enumerate(lines):
+            try:
+                valid.append(self.validate_request(target, line, lenient))
+            except InvalidData as exc:
+                field = f"{BATCH_FIELD}.{index}" + (f".{exc.field}" if exc.field else "")
+                errors.append({"index": index, "field": field, "reason": str(exc)})
+        return {BATCH_FIELD: valid, ERRORS_FIELD: errors}
 
     def validate_response(self, version: EndpointVersion, data: Any) -> Any:
         key = (version.name, version.version)

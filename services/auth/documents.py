@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mongoengine import DateTimeField, StringField
+from mongoengine import DateTimeField, DictField, StringField
 
 from regista.server.auth import ROLES
 from regista.services.common.documents import RevisionedDocument
@@ -22,6 +22,13 @@ class User(RevisionedDocument):
     name = StringField(required=True, min_length=1)
     role = StringField(required=True, choices=ROLES)
     created = DateTimeField()
+    email = StringField()
+    given_name = StringField()
+    family_name = StringField()
+    avatar = StringField()
+    # The user's UI preferences (users.set_preferences): free-form JSON whose keys were checked to hold
+    # no '.' and no leading '$', so they are stored as they are.
+    preferences = DictField()
 
 
 class Credentials(RevisionedDocument):

@@ -7,10 +7,11 @@ from typing import Any
 
 from regista.server.call import Call, Cookie, Reply
 from regista.server.errors import ApiError
-from regista.services.auth.documents import Credentials, RevokedToken, User
+from regista.server.auth import SYSTEM_ROLE
+from regista.services.auth.documents import Company, Credentials, RevokedToken, User
 from regista.services.auth.store import create_credentials as store_credentials
 from regista.services.common.atomic import modify
-from regista.services.common.values import to_api, utcnow
+from regista.services.common.values import new_id, to_api, utcnow
 
 ADMIN_ROLES = ("admin", "system")
 
@@ -71,6 +72,39 @@ def revoke_credentials(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     return {"revoked": 1 if changed else 0}
 
 
+def create_user(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    """A new user of the caller's company (system: of any company); it logs in once given a key pair."""
+    company_id = request["company"]
+    if call.identity.role != SYSTEM_ROLE and company_id != call.company:
+        raise ApiError("invalid_id", "cannot create a user in another company", company=company_id)
+    if Company._get_collection().find_one({"_id": company_id}, {"_id": 1}) is None:
+        raise ApiError("invalid_id", "no such company", company=company_id)
+    profile = {key: request[key] for key in ("given_name", "family_name", "avatar") if key in request}
+    user = User(
+        id=new_id(), company=company_id, name=request["name"].strip(), role=request.get("role", "user"),
+        email=request["email"], created=utcnow(), **profile,
+    )  # fmt: skip
+    user.save(force_insert=True)  # a name the company already has answers expected_unique_data
+    return {"id": user.id}
+
+
+def edit_user(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    fields = {key: request[key] for key in ("role",) if key in request}
+
+    def change(user: User) -> None:
+        for key, value in fields.items():
+            setattr(user, key, value)
+
+    stored, changed = modify(User, {"_id": request["user"], "company": call.company}, change)
+    if stored is None:
+        raise ApiError("invalid_user_id", "no such user in your company", id=request["user"])
+    return {"updated": 1 if changed else 0, "fields": to_api(changed)}
+
+
+def fixed_users_mode(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    return {"enabled": bool(call.config.get("auth.fixed_users", [])), "guest": {"enabled": False}, "server_errors": {}}
+
+
 def _require_admin(call: Call, action: str) -> None:
     if call.identity.role not in ADMIN_ROLES:
         raise ApiError("role_not_allowed", f"only admins may {action}", role=call.identity.role)
@@ -82,4 +116,7 @@ HANDLERS = {
     "create_credentials": create_credentials,
     "get_credentials": get_credentials,
     "revoke_credentials": revoke_credentials,
+    "create_user": create_user,
+    "edit_user": edit_user,
+    "fixed_users_mode": fixed_users_mode,
 }

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mongoengine.errors import NotUniqueError
 
-from regista.server.auth import Identity
+from regista.server.auth import SYSTEM_ROLE, Identity
+from regista.server.errors import ApiError
 from regista.services.auth.documents import Company, Credentials, RevokedToken, User
 from regista.services.common.values import new_id, utcnow
 
@@ -45,6 +46,22 @@ class DatabaseIdentityStore:
         if credentials is None or credentials.get("revoked"):
             return False
         return RevokedToken._get_collection().find_one({"_id": token_id}, {"_id": 1}) is None
+
+
+    def impersonated(self, caller: Identity, user_id: str, act_as: bool = False) -> Identity:
+        """The identity a call runs as when an admin sends X-ClearML-Impersonate-As (the user's own role)
+        or X-ClearML-Act-As (the caller's role) naming a user of its company (system: of any company).
+        The caller's credentials stay the ones checked for revocation."""
+        if caller.role not in ("admin", SYSTEM_ROLE):
+            raise ApiError("impersonation_error", "impersonation not allowed", role=caller.role)
+        scope = {"_id": user_id, **({} if caller.role == SYSTEM_ROLE else {"company": caller.company})}
+        if User._get_collection().find_one(scope, {"_id": 1}) is None:
+            raise ApiError("impersonation_error", "unknown user", **{k.lstrip("_"): v for k, v in scope.items()})
+        target = identity_of(user_id, caller.access_key)
+        if target is None or not target.company_name:
+            raise ApiError("impersonation_error", "unknown company for user", id=user_id)
+        role = caller.role if act_as else target.role
+        return replace(target, role=role, token_id=caller.token_id)
 
 
 def identity_of(user_id: str, access_key: str = "") -> Identity | None:

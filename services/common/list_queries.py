@@ -1,9 +1,11 @@
 """ClearML's query language for get_all fields, as MongoDB filters.
 
 - List fields take values with operators between them: `["__$all", "a", "b", "__$not", "c"]` (has a and
-  b, lacks c). `__$any`/`__$or` and `__$all`/`__$and` switch how the following values combine; the first
-  operator given also combines the groups; `__$not` negates the next value, `__$nop` is a no-op prefix; a
-  leading `-` negates a value too (the syntax before API 2.8); `null` stands for "empty or missing".
+  b, lacks c). Values are ORed (`["a", "b"]`: either); `__$all`/`__$and` makes the following ones ANDed
+  and `__$any`/`__$or` ORed again; `__$not` excludes the value after it, and so does a leading `-` until
+  the first operator (`__$nop` restores both); `null` stands for "empty or missing". The includes ORed,
+  the includes ANDed and the excludes are then combined by the first operator given, AND when a value
+  comes first: `["a", "-b"]` is "has a and lacks b", `["__$any", "a", "__$not", "b"]` "has a or lacks b".
 - `filters: {field: {any: {include, exclude}, all: {include, exclude}, op: and|or}}` says the same in a
   structured form (its shape is checked by the schema).
 - Range fields take `[min, max]`, both ends included; a null min also matches documents without a value.
@@ -23,7 +25,8 @@ from regista.server.errors import ApiError
 
 OPERATOR_PREFIX = "__$"
 COMBINING = {"__$all": "and", "__$and": "and", "__$any": "or", "__$or": "or"}
-NEGATING = {"__$not": False, "__$nop": True}  # the value that follows is included (True) or excluded
+NEGATE = "__$not"  # excludes the value after it
+RESET = "__$nop"  # back to the start: values ORed, "-" excludes again
 DATE_CONDITION = re.compile(r"^(?P<prefix>>=|>|<=|<)?(?P<value>.*)$")
 DATE_OPERATORS = {">=": "$gte", ">": "$gt", "<=": "$lte", "<": "$lt"}
 
@@ -34,42 +37,65 @@ def list_field_query(field: str, values: Any) -> Query | None:
     """The filter for a list-field condition; None when it restricts nothing."""
     if not isinstance(values, list):
         values = [values]
-    groups: dict[tuple[str, bool], list[Any]] = {}
+    wanted: dict[str, list[Any]] = {}  # "$in" / "$all" / "$nin" -> values
     combine_groups: str | None = None
-    context = "or"
-    allow_empty = False
-    negate_next: bool | None = None
+    context, legacy, allow_empty = "or", True, False
+    negate_next = False
     for value in values:
         if value is None:
-            allow_empty, negate_next = True, None
+            allow_empty, negate_next = True, False
+            combine_groups = combine_groups or "and"
             continue
         if not isinstance(value, str):
             raise ApiError("fields_value_error", f"{field}: invalid value type, string expected", field=field, value=str(value))
+        if value == RESET:
+            context, legacy, negate_next = "or", True, False
+            combine_groups = combine_groups or "and"
+            continue
         if value.startswith(OPERATOR_PREFIX):
-            if negate_next is not None:
-                raise ApiError("fields_value_error", f"{field}: a value is expected after an operator", field=field)
-            if value in NEGATING:
-                negate_next = NEGATING[value]
+            if negate_next:
+                raise ApiError("fields_value_error", f"{field}: a value is expected after {NEGATE}", field=field)
+            if value == NEGATE:
+                negate_next = True
                 continue
             if value not in COMBINING:
                 raise ApiError("fields_value_error", f"{field}: unsupported operator {value}", field=field, operator=value)
-            context = COMBINING[value]
+            context, legacy = COMBINING[value], False  # "-" is a plain character after an operator
             combine_groups = combine_groups or context
             continue
-        include = True
-        if negate_next is not None:
-            include, negate_next = negate_next, None
-        elif value.startswith("-"):
+        combine_groups = combine_groups or "and"
+        include = not negate_next
+        if negate_next:
+            negate_next = False
+        elif legacy and value.startswith("-"):
             value, include = value[1:], False
             if not value:
                 raise ApiError("fields_value_error", f"{field}: a value is expected after the exclusion prefix -", field=field)
-        groups.setdefault((context, include), []).append(value)
-    if negate_next is not None:
-        raise ApiError("fields_value_error", f"{field}: a value is expected after an operator", field=field)
-    parts = [_group_query(field, combine, include, _unique(vals)) for (combine, include), vals in groups.items()]
-    query = _combine(parts, combine_groups or "or")
+        modifier = "$nin" if not include else ("$all" if context == "and" else "$in")
+        wanted.setdefault(modifier, []).append(value)
+    if negate_next:
+        raise ApiError("fields_value_error", f"{field}: a value is expected after {NEGATE}", field=field)
+    parts = [{field: {modifier: _unique(vals)}} for modifier, vals in wanted.items()]
+    query = _combine(parts, combine_groups or "and")
     if allow_empty:
         return _combine([q for q in (query, _empty(field)) if q], "or")
+    return query
+
+
+def field_query(field: str, condition: Any) -> Query | None:
+    """A condition in either form: a list of values, or a structured filter (a dict)."""
+    if isinstance(condition, dict):
+        return list_filter_query(field, condition)
+    return list_field_query(field, condition)
+
+
+def fields_query(conditions: dict[str, Any] | None) -> Query:
+    """Every field's condition, all required (statistics and children filters of the projects service)."""
+    query: Query = {}
+    for field, condition in (conditions or {}).items():
+        clause = field_query(field, condition)
+        if clause:
+            merge_clause(query, clause)
     return query
 
 

@@ -22,7 +22,8 @@ from regista.services.common.list_queries import dates_query, list_field_query, 
 from regista.services.common.text_rank import TEXT_SCORE_KEY, text_ranked_page
 from regista.services.common.values import to_api
 
-FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+# Nested parts may hold the escapes of stored keys (a parameter "lr.x" is stored as "lr%2Ex") and dashes.
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_%\-]+)*$")
 TEXT_SCORE = "@text_score"
 MAX_PATTERN_LENGTH = 1000
 # A group whose body repeats (+, *, {n,}) and that is itself repeated: the classic catastrophic shape.

@@ -30,9 +30,17 @@ class ScalarChunk(RevisionedDocument):
 
 
 class TaskEvent(RevisionedDocument):
-    """Any other event of a task (log lines, plots, debug images), kept as reported."""
+    """Any other event of a task or model (log lines, plots, debug images, vectors), kept as reported.
 
-    meta = {"collection": "task_events", "strict": False, "indexes": [("task", "type", "timestamp")]}
+    A log line is always a new document; any other event has an id derived from (task, type, iteration,
+    metric, variant, key), so reporting it again replaces it, as clearml-server does.
+    """
+
+    meta = {
+        "collection": "task_events",
+        "strict": False,
+        "indexes": [("task", "type", "timestamp"), ("task", "type", "metric", "variant", "iter")],
+    }
 
     id = StringField(primary_key=True)
     company = StringField(required=True)
@@ -40,4 +48,7 @@ class TaskEvent(RevisionedDocument):
     type = StringField(required=True)
     timestamp = IntField()  # milliseconds since the epoch
     iter = IntField()
+    metric = StringField()
+    variant = StringField()
+    epoch = IntField(db_field="_epoch", default=0)  # the task's metrics_epoch when written (0 for models)
     payload = PlainDataField()  # the event as reported, less the fields above (any keys)

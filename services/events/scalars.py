@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import math
+import random
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
-from regista.services.common.atomic import modify
+from regista.server.errors import ApiError
+from regista.services.common.atomic import MAX_ATTEMPTS, modify
 from regista.services.common.keys import hash_key
 from regista.services.common.values import new_id, utcnow
-from regista.services.events.documents import ScalarChunk
+from regista.services.events.documents import ScalarChunk, TaskEvent
+from regista.services.models.documents import Model
 from regista.services.tasks.documents import Task
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -24,6 +28,7 @@ class Point:
     iter: int
     value: float
     timestamp: int  # ms
+    x_axis_label: str | None = None  # ClearML: the label of the x axis the scalar is plotted against
 
 
 def encode_value(value: float) -> float | str:
@@ -38,47 +43,28 @@ def decode_value(value: float | str) -> float:
     return _NON_FINITE[value] if isinstance(value, str) else float(value)
 
 
-def append(company: str, task_id: str, points: list[Point], check: Callable[[Task], None] | None = None) -> bool:
+def append(
+    company: str, task_id: str, points: list[Point], check: Callable[[Task], None] | None = None, *, batch_sets_value: bool = False
+) -> bool:
     """Raise the task's latest values where the points are newer, then store them (a chunk per scalar).
 
     `check` may refuse the task (raise) before anything is written. False when the task does not exist.
+    With `batch_sets_value` (ClearML events), the newest point by time sets a scalar's value, as in
+    clearml-server (a single value reported after a series becomes its value); otherwise (MLflow) the
+    newest by step, then time.
     The task is written first: a failure after it leaves latest values ahead of the stored points, never
     an acknowledged point missing.
     """
     if not points:
         return True
-    series: dict[tuple[str, str], list[Point]] = defaultdict(list)
-    for point in points:
-        series[(point.metric, point.variant)].append(point)
+    series = _series(points)
     now = utcnow()
-    chunks = [
-        ScalarChunk(
-            id=new_id(), company=company, task=task_id, metric=metric, variant=variant,
-            first_iter=min(p.iter for p in group), iters=[p.iter for p in group],
-            values=[encode_value(p.value) for p in group], timestamps=[p.timestamp for p in group], created=now,
-        ).to_mongo()
-        for (metric, variant), group in series.items()
-    ]  # fmt: skip
-    latest = {key: max(group, key=lambda p: (p.iter, p.timestamp)) for key, group in series.items()}
+    chunks = _chunks(company, task_id, series, now)
 
     def change(task: Task) -> None:
         if check is not None:
             check(task)
-        metrics = dict(task.last_metrics or {})
-        for (metric, variant), point in latest.items():
-            variants = dict(metrics.get(hash_key(metric), {}))
-            current = variants.get(hash_key(variant))
-            values = [p.value for p in series[(metric, variant)] if not math.isnan(p.value)]
-            entry = dict(current or {"metric": metric, "variant": variant})
-            if values:
-                low, high = min(values), max(values)
-                entry["min_value"] = min(low, entry.get("min_value", low))
-                entry["max_value"] = max(high, entry.get("max_value", high))
-            if current is None or (point.iter, point.timestamp) >= (current["iter"], current["timestamp"]):
-                entry.update(value=encode_value(point.value), iter=point.iter, timestamp=point.timestamp)
-            variants[hash_key(variant)] = {k: encode_value(v) if isinstance(v, float) else v for k, v in entry.items()}
-            metrics[hash_key(metric)] = variants
-        task.last_metrics = metrics
+        task.last_metrics = summarize(task.last_metrics or {}, series, batch_sets_value)
         task.last_iteration = max(task.last_iteration or 0, max(p.iter for p in points))
         task.last_update = now
 
@@ -98,6 +84,98 @@ def append(company: str, task_id: str, points: list[Point], check: Callable[[Tas
     return True
 
 
+def append_for_model(company: str, model_id: str, points: list[Point]) -> bool:
+    """A model's scalars (ClearML model events): its latest values and last iteration, then the chunks.
+
+    The models collection is written by compare-and-swap on its revision, leaving every other field as is.
+    """
+    if not points:
+        return True
+    series = _series(points)
+    now = utcnow()
+    collection = Model._get_collection()
+    for attempt in range(MAX_ATTEMPTS):
+        raw = collection.find_one({"_id": model_id, "company": company}, {"last_metrics": 1, "last_iteration": 1, "_rev": 1})
+        if raw is None:
+            return False
+        update = {
+            "last_metrics": summarize(raw.get("last_metrics") or {}, series, True),
+            "last_iteration": max(raw.get("last_iteration") or 0, max(p.iter for p in points)),
+            "last_update": now,
+            "_rev": (raw.get("_rev") or 0) + 1,
+        }
+        revision = raw.get("_rev")
+        condition = {"_id": model_id, "_rev": revision if revision is not None else {"$exists": False}}
+        if collection.update_one(condition, {"$set": update}).matched_count:
+            break
+        time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+    else:
+        raise ApiError("update_conflict", "the model kept changing; retry the request", id=model_id)
+    ScalarChunk._get_collection().insert_many(_chunks(company, model_id, series, now), ordered=False)
+    return True
+
+
+def summarize(stored: dict[str, Any], series: dict[tuple[str, str], list[Point]], batch_sets_value: bool) -> dict[str, Any]:
+    """The latest-values document ({metric hash: {variant hash: entry}}) after the points of `series`.
+
+    An entry holds metric, variant, value, iter, timestamp, min_value and max_value with the iterations that
+    reached them, first_value (of the lowest iteration), count and mean_value (of the finite values, the
+    mean rounded to 2 digits as clearml-server keeps it) and x_axis_label.
+    """
+    metrics = dict(stored)
+    for (metric, variant), group in series.items():
+        variants = dict(metrics.get(hash_key(metric), {}))
+        current = variants.get(hash_key(variant))
+        entry = {k: decode_value(v) if k.endswith("_value") or k == "value" else v for k, v in (current or {}).items()}
+        entry.update(metric=metric, variant=variant)
+        # ClearML events: the newest by time (a single value reported last replaces the series' value);
+        # MLflow: the newest by step. Either way a comparison with the stored entry, so of concurrent
+        # writers the newest point wins whatever order the writes land in.
+        order = (lambda p: (p.timestamp, p.iter)) if batch_sets_value else (lambda p: (p.iter, p.timestamp))
+        latest = max(group, key=order)
+        stored = Point(metric, variant, current["iter"], 0.0, current["timestamp"]) if current else None
+        if stored is None or order(latest) >= order(stored):
+            entry.update(value=latest.value, iter=latest.iter, timestamp=latest.timestamp)
+            if latest.x_axis_label is not None:
+                entry["x_axis_label"] = latest.x_axis_label
+        finite = [p for p in group if not math.isnan(p.value)]
+        if finite:
+            low = min(finite, key=lambda p: p.value)
+            if entry.get("min_value") is None or low.value < entry["min_value"]:
+                entry.update(min_value=low.value, min_value_iteration=low.iter)
+            high = max(finite, key=lambda p: p.value)
+            if entry.get("max_value") is None or high.value > entry["max_value"]:
+                entry.update(max_value=high.value, max_value_iteration=high.iter)
+            count = entry.get("count") or 0
+            total = sum(p.value for p in finite) + (entry.get("mean_value") or 0) * count
+            entry.update(count=count + len(finite), mean_value=round(total / (count + len(finite)), 2))
+        first = min(group, key=lambda p: p.iter)
+        if entry.get("first_value_iteration") is None or first.iter < entry["first_value_iteration"]:
+            entry.update(first_value=first.value, first_value_iteration=first.iter)
+        variants[hash_key(variant)] = {k: encode_value(v) if isinstance(v, float) else v for k, v in entry.items()}
+        metrics[hash_key(metric)] = variants
+    # keys in order, as MongoDB lays out the fields clearml-server sets (clients read "the first" entry)
+    return {m: dict(sorted(variants.items())) for m, variants in sorted(metrics.items())}
+
+
+def _series(points: list[Point]) -> dict[tuple[str, str], list[Point]]:
+    series: dict[tuple[str, str], list[Point]] = defaultdict(list)
+    for point in points:
+        series[(point.metric, point.variant)].append(point)
+    return series
+
+
+def _chunks(company: str, task_id: str, series: dict[tuple[str, str], list[Point]], now: Any) -> list[Any]:
+    return [
+        ScalarChunk(
+            id=new_id(), company=company, task=task_id, metric=metric, variant=variant,
+            first_iter=min(p.iter for p in group), iters=[p.iter for p in group],
+            values=[encode_value(p.value) for p in group], timestamps=[p.timestamp for p in group], created=now,
+        ).to_mongo()
+        for (metric, variant), group in series.items()
+    ]  # fmt: skip
+
+
 def start_over(task: Task) -> None:
     """In a task change: forget its latest values and begin a new epoch of scalars."""
     task.last_metrics = {}
@@ -105,18 +183,43 @@ def start_over(task: Task) -> None:
 
 
 def drop_earlier_epochs(company: str, task_id: str, epoch: int) -> int:
-    """After start_over: delete the task's chunks written before `epoch` began; how many."""
-    earlier = [{"_epoch": {"$lt": epoch}}, {"_epoch": {"$exists": False}}]  # chunks from before epochs existed
-    return ScalarChunk._get_collection().delete_many({"task": task_id, "company": company, "$or": earlier}).deleted_count
+    """After start_over: delete the task's events (scalar chunks, and logs, plots, images) written before
+    `epoch` began; how many."""
+    earlier = [{"_epoch": {"$lt": epoch}}, {"_epoch": {"$exists": False}}]  # from before epochs existed
+    scope = {"task": task_id, "company": company, "$or": earlier}
+    deleted = ScalarChunk._get_collection().delete_many(scope).deleted_count
+    return deleted + TaskEvent._get_collection().delete_many(scope).deleted_count
 
 
 def history(task_id: str, metric: str, variant: str) -> list[tuple[int, float, int]]:
-    """(iter, value, timestamp) of one scalar, ordered by iteration then time."""
+    """(iter, value, timestamp) of one scalar, every point, ordered by iteration then time (MLflow)."""
     points = []
     for chunk in ScalarChunk._get_collection().find({"task": task_id, "metric": metric, "variant": variant}):
         points.extend(zip(chunk["iters"], map(decode_value, chunk["values"]), chunk["timestamps"]))
     points.sort(key=lambda p: (p[0], p[2]))
     return points
+
+
+def series_of(task_id: str, metrics: dict[str, list[str]] | None = None) -> dict[tuple[str, str], list[tuple[int, float, int]]]:
+    """Every scalar of a task (or only `metrics`: {metric: variants, none or empty for all}) as ClearML shows
+    them: one point per iteration, the last written (a re-reported iteration replaces the earlier point),
+    ordered by iteration. One query."""
+    query: dict[str, Any] = {"task": task_id}
+    if metrics:
+        query["$or"] = [{"metric": m, **({"variant": {"$in": list(v)}} if v else {})} for m, v in metrics.items()]
+    latest: dict[tuple[str, str], dict[int, tuple[Any, int, int, float]]] = defaultdict(dict)
+    fields = {"_id": 0, "metric": 1, "variant": 1, "iters": 1, "values": 1, "timestamps": 1, "created": 1}
+    for chunk in ScalarChunk._get_collection().find(query, fields):
+        points = latest[(chunk["metric"], chunk["variant"])]
+        written = chunk.get("created")
+        for position, (iteration, value, timestamp) in enumerate(zip(chunk["iters"], chunk["values"], chunk["timestamps"])):
+            order = (written, timestamp, position)
+            if iteration not in points or order >= points[iteration][:3]:
+                points[iteration] = (written, timestamp, position, value)
+    return {
+        key: [(iteration, decode_value(found[3]), found[1]) for iteration, found in sorted(points.items())]
+        for key, points in sorted(latest.items())
+    }
 
 
 def latest_values(task: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,12 +1,13 @@
 """The models service (schema/services/models.conf)."""
 
-from regista.services.models import handlers, task_links
+from regista.services.models import batch, handlers, task_links
 
 HANDLERS = {
     "get_by_id": handlers.get_by_id,
     "get_by_task_id": task_links.get_by_task_id,
     "get_all": handlers.get_all,
     "get_all_ex": handlers.get_all,
+    "get_by_id_ex": handlers.get_all,
     "create": handlers.create,
     "edit": handlers.edit,
     "update": handlers.update,
@@ -15,4 +16,13 @@ HANDLERS = {
     "delete": handlers.delete,
     "add_or_update_metadata": handlers.add_or_update_metadata,
     "delete_metadata": handlers.delete_metadata,
+    "get_frameworks": batch.get_frameworks,
+    "make_public": batch.make_public,
+    "make_private": batch.make_private,
+    "move": batch.move,
+    "publish_many": batch.publish_many,
+    "delete_many": batch.delete_many,
+    "archive_many": batch.archive_many,
+    "unarchive_many": batch.unarchive_many,
+    "update_tags": batch.update_tags,
 }

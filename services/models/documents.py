@@ -29,6 +29,7 @@ class Model(RevisionedDocument):
 
     id = StringField(primary_key=True)
     company = StringField(default="")  # "" = public: readable by every company
+    company_origin = StringField()  # of a model made public: the company that may make it private again
     user = StringField()
     name = StringField(required=True, min_length=3)
     parent = StringField()

@@ -18,7 +18,7 @@ from regista.services.tasks.documents import Task, TaskStatus
 from regista.services.tasks.status import task_exists
 
 LISTING = ListingSpec(
-    list_fields=("id", "project", "task", "framework", "uri"),
+    list_fields=("id", "project", "task", "framework", "uri", "user"),
     pattern_fields=("name",),
     tag_fields=("tags", "system_tags"),
     bool_fields=("ready",),
@@ -37,8 +37,20 @@ def get_by_id(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    answer = _list_models(call, request)
+    if request.get("include_stats"):  # get_all_ex only: its schema declares the flag
+        add_stats(call, answer["models"])
+    return answer
+
+
+def _list_models(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     max_page_size = int(call.config.get("api.max_page_size"))
-    listing = plan_listing(request, LISTING, readable(call), max_page_size)
+    if request.get("include_subprojects") and request.get("project"):
+        from regista.services.projects import hierarchy  # the projects service owns project paths
+
+        request = {**request, "project": hierarchy.project_and_descendant_ids(call, request["project"])}
+    scope = readable(call) if request.get("allow_public", True) else writable(call)
+    listing = plan_listing(request, LISTING, scope, max_page_size)
     if call.actual_version < SCROLL_VERSION:
         return {"models": run_listing(Model, listing)}
     secret = str(call.config.get("auth.token_secret"))
@@ -54,11 +66,8 @@ def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    fields = _model_fields(
-        request, ("uri", "name", "comment", "tags", "system_tags", "framework", "design", "labels", "ready")
-    )
-    if "metadata" in request:
-        fields["metadata"] = metadata_by_key(request["metadata"])
+    creatable = ("uri", "name", "comment", "tags", "system_tags", "framework", "design", "labels", "ready", "metadata")
+    fields = _model_fields(request, creatable)
     references = {key: request[key] for key in ("project", "parent", "task") if request.get(key)}
     check_references(call, references)
     now = utcnow()
@@ -79,13 +88,15 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     editable = (
         "uri", "name", "comment", "tags", "system_tags", "framework", "design", "labels", "ready", "project",
-        "parent", "task",
+        "parent", "task", "metadata",
     )  # fmt: skip
     return _update_model(call, request, editable)
 
 
 def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    updatable = ("name", "comment", "tags", "system_tags", "ready", "created", "ui_cache", "project", "task")
+    updatable = (
+        "name", "comment", "tags", "system_tags", "ready", "created", "ui_cache", "project", "task", "metadata",
+    )  # fmt: skip
     return _update_model(call, request, updatable)
 
 
@@ -107,7 +118,11 @@ def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         )
     for task_id in users:
         modify(Task, {"_id": task_id, **writable(call)}, lambda task: _mark_input_deleted(task, model_id))
-    if creator and creator.get("status") != TaskStatus.published:
+    if creator and creator.get("status") == TaskStatus.published:
+        # A published task keeps what it produced on record: the reference is marked, not dropped.
+        note = f"model deleted on {utcnow().isoformat()}"
+        modify(Task, {"_id": creator["_id"], **writable(call)}, lambda task: _mark_output_deleted(task, model_id, note))
+    elif creator:
         modify(Task, {"_id": creator["_id"], **writable(call)}, lambda task: _drop_output(task, model_id))
     if not Model._get_collection().delete_one({"_id": model_id, **writable(call)}).deleted_count:
         # A concurrent delete won since our read: to this caller the model does not exist (one winner).
@@ -133,6 +148,23 @@ def delete_metadata(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     return {"updated": 1}
 
 
+def metadata_items(value: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Metadata as sent: ClearML clients key the items by their key, Regista's 2.20 clients list them."""
+    if isinstance(value, dict):
+        return [{**item, "key": item.get("key") or key} for key, item in value.items()]
+    return value
+
+
+def add_stats(call: Call, models: list[dict[str, Any]]) -> None:
+    """Each listed model's `stats` (its number of labels), whatever fields the listing projected."""
+    ids = [model["id"] for model in models if "id" in model]
+    cursor = Model._get_collection().find({"_id": {"$in": ids}, **readable(call)}, {"labels": 1})
+    counts = {raw["_id"]: len(raw.get("labels") or {}) for raw in cursor}
+    for model in models:
+        if model.get("id") in counts:
+            model["stats"] = {"labels_count": counts[model["id"]]}
+
+
 def metadata_by_key(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Metadata items keyed by their key, as stored and returned; the last of duplicate keys wins."""
     result = {}
@@ -152,9 +184,11 @@ def readable_model(call: Call, model_id: str) -> dict[str, Any]:
 
 
 def writable_model(call: Call, model_id: str) -> dict[str, Any]:
-    raw = readable_model(call, model_id)
-    if raw.get("company") != call.company:
-        raise ApiError("no_write_permission", "public models cannot be changed", id=model_id)
+    """The caller's company model. A public model is nobody's to change (make it private first): as in
+    ClearML, writing one answers like writing a model that does not exist."""
+    raw = Model._get_collection().find_one({"_id": model_id, **writable(call)})
+    if raw is None:
+        raise ApiError("invalid_model_id", "no such company model", id=model_id)
     return raw
 
 
@@ -206,6 +240,8 @@ def _update_model(call: Call, request: dict[str, Any], allowed: tuple[str, ...])
     check_references(call, references)
     if "created" in fields:
         fields["created"] = parse_datetime(fields["created"], "created")
+    if "uri" in fields:  # new weights: what the UI cached about the old ones goes (as ClearML does)
+        fields.setdefault("ui_cache", {})
     changed: dict[str, Any] = {}
     if fields:
         _, changed = store_model_changes(call, model["_id"], fields)
@@ -218,6 +254,10 @@ def _model_fields(request: dict[str, Any], allowed: tuple[str, ...]) -> dict[str
     fields = {key: request[key] for key in allowed if key in request}
     if isinstance(fields.get("name"), str):
         fields["name"] = fields["name"].strip()
+    if str(fields.get("task", "")).startswith(DELETED_PREFIX):  # a reference to a deleted task sent back
+        del fields["task"]
+    if "metadata" in fields:  # edit and update replace the metadata whole, as ClearML does
+        fields["metadata"] = metadata_by_key(metadata_items(fields["metadata"]))
     return fields
 
 
@@ -225,6 +265,13 @@ def _mark_input_deleted(task: Task, model_id: str) -> None:
     for item in task.models.input:
         if item.model == model_id:
             item.model = f"{DELETED_PREFIX}{model_id}"
+
+
+def _mark_output_deleted(task: Task, model_id: str, note: str) -> None:
+    for item in task.models.output:
+        if item.model == model_id:
+            item.model = f"{DELETED_PREFIX}{model_id}"
+    task.output = {**(task.output or {}), "error": note}
 
 
 def _drop_output(task: Task, model_id: str) -> None:

@@ -1,4 +1,4 @@
-from __future__ import annotations
+"""Tasks: the document (status, definition, models, parameters) and the status names."""
 
 from mongoengine import (
     DateTimeField,
@@ -51,6 +51,7 @@ class Task(RevisionedDocument):
 
     id = StringField(primary_key=True)
     company = StringField(default="")
+    company_origin = StringField()  # a public task's company, the one that may make it private again
     user = StringField()
     name = StringField(required=True)
     project = StringField()

@@ -2,41 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from regista.server.call import Call
 from regista.server.errors import ApiError
 from regista.services.common.atomic import modify
 from regista.services.common.documents import plain_fields
-from regista.services.common.keys import escape_key
-from regista.services.common.listing import ListingSpec, plan_listing, run_listing
+from regista.services.common.listing import ListingSpec, plan_listing, run_listing, run_scrolled_listing
 from regista.services.common.tenancy import readable, writable
 from regista.services.common.values import new_id, to_api, utcnow
-from regista.services.events import scalars
-from regista.services.events.documents import ScalarChunk, TaskEvent
+from regista.services.models.documents import Model
 from regista.services.projects.documents import Project
 from regista.services.tasks.documents import Task, TaskStatus
+from regista.services.tasks.shape import listing_paths, prepare, render
 from regista.services.tasks.status import task_exists
 
 S = TaskStatus
 LISTING = ListingSpec(
     list_fields=("id", "project", "status", "type", "user"),
-    pattern_fields=("name",),
+    pattern_fields=("name", "comment"),
     tag_fields=("tags", "system_tags"),
+    range_fields=("started", "active_duration", "last_iteration"),
+    datetime_fields=("status_changed", "last_update"),
     text_search=False,
+    natural_order_prefixes=("hyperparams.", "execution.parameters."),  # strings holding numbers
 )
+SCROLL_VERSION = (2, 15)  # get_all answers scroll ids from this version on
+DELETED_PREFIX = "__DELETED__"  # a reference to a deleted task or model keeps its id behind this
+TASK_TYPES = ("training", "testing", "inference", "data_processing", "application", "monitor", "controller", "optimizer",
+              "service", "qc", "custom")  # fmt: skip
 EDITABLE = ("name", "type", "comment", "project", "parent", "tags", "system_tags", "script", "runtime", "container")
-# Status changes: the statuses each may start from (force allows any but published).
+# Status changes: the statuses each may start from besides its own target (force allows any but published).
 TRANSITIONS = {
     "started": (S.created, S.queued, S.in_progress),
     "stopped": (S.in_progress, S.queued),
     "failed": (S.created, S.queued, S.in_progress, S.stopped),
     "completed": (S.in_progress, S.stopped),
-    "publish": (S.stopped, S.completed),
-    "reset": (S.created, S.queued, S.in_progress, S.stopped, S.completed, S.failed),
+    "publish": (S.stopped, S.completed, S.failed, S.closed),
+    "close": (S.stopped,),
+    "stop": (S.in_progress, S.queued),
 }
 TARGET = {"started": S.in_progress, "stopped": S.stopped, "failed": S.failed, "completed": S.completed,
-          "publish": S.published, "reset": S.created}  # fmt: skip
+          "publish": S.published, "close": S.closed, "stop": S.stopped}  # fmt: skip
 
 
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -44,26 +51,55 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     now = utcnow()
     task = Task(id=new_id(), company=call.company, user=call.user, status=S.created, created=now, last_update=now, **fields)
     task.output = {"destination": request["output_dest"]} if request.get("output_dest") else {}
-    if "execution" in request:
-        task.execution = request["execution"]
     task.save(force_insert=True)
     return {"id": task.id}
 
 
+def validate(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    """What create would refuse, without creating (a parent that was deleted is no longer checked)."""
+    if str(request.get("parent", "")).startswith(DELETED_PREFIX):
+        request = {k: v for k, v in request.items() if k != "parent"}
+    _fields(call, request)
+    return {}
+
+
 def get_by_id(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    return {"task": to_api(task_exists(call, request["task"]), plain_fields(Task))}
+    return {"task": shown(call, task_exists(call, request["task"]))}
 
 
 def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     scope = dict(readable(call))
     if request.get("parent"):
         scope["parent"] = request["parent"]
-    listing = plan_listing(request, LISTING, scope, int(call.config.get("api.max_page_size")))
-    return {"tasks": run_listing(Task, listing)}
+    if request.get("include_subprojects") and request.get("project"):
+        from regista.services.projects import hierarchy  # the projects service owns project paths
+
+        request = {**request, "project": hierarchy.project_and_descendant_ids(call, request["project"])}
+    max_page_size = int(call.config.get("api.max_page_size"))
+    listing = plan_listing(listing_paths(request), LISTING, scope, max_page_size)
+    if call.actual_version < SCROLL_VERSION:
+        return {"tasks": [render(call, task) for task in run_listing(Task, listing)]}
+    secret = str(call.config.get("auth.token_secret"))
+    tasks, scroll_id = run_scrolled_listing(Task, listing, request, secret, max_page_size)
+    return {"tasks": [render(call, task) for task in tasks], "scroll_id": scroll_id}
+
+
+def get_types(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    query = dict(readable(call))
+    if request.get("projects"):
+        query["project"] = {"$in": request["projects"]}
+    types = {raw.get("type") for raw in Task._get_collection().find(query, {"type": 1})}
+    return {"types": sorted(t for t in types if t in TASK_TYPES)}
+
+
+def shown(call: Call, raw: dict[str, Any]) -> dict[str, Any]:
+    """A stored task as the caller's API version shows it."""
+    return render(call, to_api(raw, plain_fields(Task)))
 
 
 def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    fields = _fields(call, request)
+    previous = task_exists(call, request["task"])
+    fields = _fields(call, request, previous)
 
     def change(task: Task) -> None:
         if task.status != S.created and not request.get("force"):
@@ -71,14 +107,14 @@ def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         if task.status == S.published:
             raise ApiError("invalid_task_status", "a published task cannot be edited", id=task.id, status=task.status)
         for key, value in fields.items():
+            if key == "execution":
+                value = {**(task.execution or {}), **value}
             setattr(task, key, value)
         if "output_dest" in request:
             task.output = {**(task.output or {}), "destination": request["output_dest"]}
-        if "execution" in request:
-            task.execution = {**(task.execution or {}), **request["execution"]}
         task.last_update = utcnow()
 
-    return _answer(write_task(call, request["task"], change))
+    return _answer(call, write_task(call, request["task"], change))
 
 
 def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -91,45 +127,70 @@ def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
             setattr(task, key, value)
         task.last_update = utcnow()
 
-    return _answer(write_task(call, request["task"], change) if fields else {})
+    return _answer(call, write_task(call, request["task"], change) if fields else {})
 
 
 def change_status(action: str):
-    """The handler of one status change (started, stopped, failed, completed, publish, reset)."""
+    """The handler of one status change (started, stopped, failed, completed, publish, close, stop)."""
 
     def handler(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-        now = utcnow()
-
-        def change(task: Task) -> None:
-            allowed = TRANSITIONS[action]
-            if task.status == S.published or (task.status not in allowed and not request.get("force")):
-                raise ApiError(
-                    "invalid_task_status",
-                    f"tasks.{action} does not apply to a task in status {task.status} (it takes: {', '.join(allowed)})",
-                    id=task.id, status=task.status, expected=list(allowed),
-                )  # fmt: skip
-            task.status = S.published if action == "completed" and request.get("publish") else TARGET[action]
-            task.status_reason = request.get("status_reason", "")
-            task.status_message = request.get("status_message", "")
-            task.status_changed = task.last_update = now
-            if action == "started" and not task.started:
-                task.started = now
-            if action in ("completed", "stopped", "failed"):
-                task.completed = now
-            if task.status == S.published:
-                task.published = now
-            if action == "reset":
-                task.started = task.completed = task.published = None
-                task.last_iteration = 0
-                scalars.start_over(task)
-
-        changed = write_task(call, request["task"], change)
-        if action == "reset":
-            scalars.drop_earlier_epochs(call.company, request["task"], changed["_metrics_epoch"])
-        return _answer(changed)
+        return set_status(call, request["task"], action, request)
 
     handler.__name__ = action
     return handler
+
+
+def set_status(call: Call, task_id: str, action: str, request: dict[str, Any]) -> dict[str, Any]:
+    """One task's status change by `action`, with the request's force, status_reason and status_message."""
+    now = utcnow()
+    message = request.get("status_message", "")
+    if action == "stop":  # no agent runs tasks here: a stop request stops the task at once
+        message = f"Stopped by {call.identity.user_name if call.identity else ''}".strip()
+
+    def change(task: Task) -> None:
+        allowed = (*TRANSITIONS[action], TARGET[action])  # staying in a status is always allowed
+        if task.status == S.published or (task.status not in allowed and not request.get("force")):
+            raise ApiError(
+                "invalid_task_status",
+                f"tasks.{action} does not apply to a task in status {task.status} (it takes: {', '.join(allowed)})",
+                id=task.id, status=task.status, expected=list(allowed),
+            )  # fmt: skip
+        task.status = S.published if action == "completed" and request.get("publish") else TARGET[action]
+        task.status_reason = request.get("status_reason", "")
+        task.status_message = message
+        task.status_changed = task.last_update = now
+        if action == "started" and not task.started:
+            task.started = now
+        if action in ("completed", "stopped", "stop", "failed"):
+            task.completed = now
+        if task.status == S.published:
+            task.published = now
+
+    changed = write_task(call, task_id, change)
+    if changed.get("status") == S.published and request.get("publish_model", True):
+        publish_output_model(call, task_id)
+    answer = _answer(call, changed)
+    if action == "started":
+        answer["started"] = answer["updated"]
+    if action == "completed" and call.actual_version >= (2, 20):
+        answer["published"] = 1 if changed.get("status") == S.published else 0
+    return answer
+
+
+def publish_output_model(call: Call, task_id: str) -> None:
+    """Make the published task's last output model ready (published), as publishing a task does."""
+    raw = Task._get_collection().find_one({"_id": task_id, **writable(call)}, {"models": 1})
+    outputs = ((raw or {}).get("models") or {}).get("output") or []
+    if not outputs:
+        return
+    now = utcnow()
+
+    def change(model: Model) -> None:
+        if not model.ready:
+            model.ready = True
+            model.last_update = model.last_change = now
+
+    modify(Model, {"_id": outputs[-1]["model"], **writable(call)}, change)
 
 
 def ping(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -137,32 +198,9 @@ def ping(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    raw = Task._get_collection().find_one({"_id": request["task"], **writable(call)})
-    if raw is None:
-        raise ApiError("invalid_task_id", "no such task", id=request["task"])
-    if raw.get("status") in (S.in_progress, S.published) and not request.get("force"):
-        raise ApiError("invalid_task_status", f"a task in status {raw['status']} is deleted only with force", id=raw["_id"], status=raw["status"])
-    if not Task._get_collection().delete_one({"_id": raw["_id"], **writable(call)}).deleted_count:
-        # A concurrent delete won since our read: to this caller the task does not exist (one winner).
-        raise ApiError("invalid_task_id", "no such task", id=raw["_id"])
-    # The task first, then its scalars: a batch being stored meanwhile is either deleted here or sees the
-    # task gone after its insert and removes its own chunks (services.events.scalars.append).
-    scope = {"task": raw["_id"], "company": call.company}
-    events = ScalarChunk._get_collection().delete_many(scope).deleted_count
-    events += TaskEvent._get_collection().delete_many(scope).deleted_count  # logs, plots, debug images
-    return {"deleted": True, "events": events}
-
-
-def _fields(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+def _fields(call: Call, request: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
     fields = {key: request[key] for key in EDITABLE if key in request}
-    if "hyperparams" in request:  # names may hold '.' or '$': stored escaped, as everywhere
-        fields["hyperparams"] = {
-            section: {escape_key(name): {**item, "section": section, "name": name} for name, item in params.items()}
-            for section, params in request["hyperparams"].items()
-        }
-    if "configuration" in request:
-        fields["configuration"] = {escape_key(name): {**item, "name": name} for name, item in request["configuration"].items()}
+    prepare(call, request, fields, previous)
     if isinstance(fields.get("name"), str):
         fields["name"] = fields["name"].strip()
     if fields.get("project") and Project._get_collection().find_one({"_id": fields["project"], **readable(call)}, {"_id": 1}) is None:
@@ -176,15 +214,23 @@ def write_task(call: Call, task_id: str, change) -> dict[str, Any]:
     """Apply `change` to the caller's task atomically; the changed fields (invalid_task_id if none)."""
     task, changed = modify(Task, {"_id": task_id, **writable(call)}, change)
     if task is None:
-        raise ApiError("invalid_task_id", "no such task", id=task_id)
+        missing_task(call, task_id)
     return changed
 
 
-def _answer(changed: dict[str, Any]) -> dict[str, Any]:
-    return {"updated": 1 if changed else 0, "fields": to_api(changed, plain_fields(Task))}
+def missing_task(call: Call, task_id: str) -> NoReturn:
+    """The error for a task the caller cannot write: public tasks are read-only, others do not exist."""
+    if Task._get_collection().find_one({"_id": task_id, **readable(call)}, {"_id": 1}) is not None:
+        raise ApiError("no_write_permission", "public tasks cannot be changed", id=task_id)
+    raise ApiError("invalid_task_id", "no such task", id=task_id)
+
+
+def _answer(call: Call, changed: dict[str, Any]) -> dict[str, Any]:
+    return {"updated": 1 if changed else 0, "fields": render(call, to_api(changed, plain_fields(Task)))}
 
 
 HANDLERS = {
-    "create": create, "update": update, "get_by_id": get_by_id, "get_all": get_all, "get_all_ex": get_all, "edit": edit,
-    "ping": ping, "delete": delete, **{action: change_status(action) for action in TRANSITIONS},
+    "create": create, "update": update, "get_by_id": get_by_id, "get_all": get_all, "get_all_ex": get_all, "get_by_id_ex": get_all,
+    "edit": edit,
+    "ping": ping, "validate": validate, "get_types": get_types, **{action: change_status(action) for action in TRANSITIONS},
 }  # fmt: skip

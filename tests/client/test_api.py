@@ -37,7 +37,7 @@ def test_requests_are_validated_before_sending(client):
     assert (caught.value.result_code, caught.value.result_subcode, caught.value.local) == (400, 12, True)
     assert caught.value.error_data == {"field": "page_size"} and client.logins == 0  # nothing was sent
     with pytest.raises(RegistaError) as caught:
-        client.models.add_or_update_metadata(model="m", metadata=[])  # a 2.20 endpoint
+        client.models.update_tags(ids=["m"], add_tags=["x"])  # a 2.27 endpoint
     assert caught.value.result_code == 404 and caught.value.local
     with pytest.raises(AttributeError):
         client.nothing.here()

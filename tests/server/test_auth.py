@@ -145,3 +145,18 @@ def test_the_default_secret_is_reported(test_config, compiled_schema, caplog):
         config = test_config.with_overrides({"auth.token_secret": "regista-insecure-default-token-secret"})
         create_app(config, "embedded", parts(), schema=compiled_schema)
     assert "SECURITY" in caplog.text and "REGISTA__AUTH__TOKEN_SECRET" in caplog.text
+
+
+def test_an_admin_impersonates_a_user_of_its_company_through_the_clearml_headers(api):
+    admin = api.as_user(name="boss", role="admin")
+    worker = api.as_user(name="worker")
+    outsider = api.as_user(company="elsewhere", name="stranger")
+    as_worker = admin.call("users.get_current_user", {}, headers={"X-ClearML-Impersonate-As": worker.user})
+    assert as_worker["user"]["id"] == worker.user and as_worker["user"]["role"] == "user"
+    acting = admin.call("users.get_current_user", {}, headers={"X-Trains-Act-As": worker.user})
+    assert acting["user"]["id"] == worker.user and acting["user"]["role"] == "admin"
+    for caller, target in ((worker, admin.user), (admin, outsider.user)):
+        meta = caller.error("users.get_current_user", {}, headers={"X-ClearML-Impersonate-As": target})
+        assert (meta["result_code"], meta["result_subcode"]) == (400, 6)
+    both = {"X-ClearML-Impersonate-As": worker.user, "X-ClearML-Act-As": worker.user}
+    assert admin.error("users.get_current_user", {}, headers=both)["result_subcode"] == 5

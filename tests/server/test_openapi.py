@@ -32,8 +32,8 @@ def test_each_document_shows_what_a_client_of_that_version_gets(documents):
     paths = {version: set(document["paths"]) for version, document in documents.items()}
     assert "/v2.1/models.update_for_task" in paths["2.1"]
     assert not any("update_for_task" in path for path in paths["2.13"])  # removed in 2.13
-    assert not any("add_or_update_metadata" in path for path in paths["2.15"])
-    assert "/v2.20/models.add_or_update_metadata" in paths["2.20"]
+    assert not any("add_or_update_metadata" in path for path in paths["2.1"])  # metadata came with 2.13
+    assert "/v2.13/models.add_or_update_metadata" in paths["2.13"]
     assert not any("get_all_ex" in path for version in paths for path in paths[version])  # internal
     get_all_2_1 = documents["2.1"]["paths"]["/v2.1/models.get_all"]["post"]
     request_2_1 = documents["2.1"]["components"]["schemas"]["models.get_all.v2.1.request"]
@@ -58,9 +58,17 @@ def test_definitions_are_components_and_security_follows_the_schema(documents):
     assert envelope["schema"]["properties"]["data"] == {"$ref": "#/components/schemas/models.get_all.v2.15.response"}
 
 
+def test_batch_actions_take_json_lines(documents):
+    operation = documents["2.22"]["paths"]["/v2.22/events.add_batch"]["post"]
+    assert "application/json-lines" in operation["requestBody"]["content"]
+    request = documents["2.22"]["components"]["schemas"]["events.add_batch.v2.22.request"]
+    assert request["required"] == ["batched_data"] and "model_event" in str(request["properties"]["batched_data"])
+
+
 def test_served_over_http_and_by_the_cli(anonymous, documents):
     assert anonymous.client.simulate_get("/api/openapi.json", params={"version": "2.13"}).json == documents["2.13"]
-    assert anonymous.client.simulate_get("/api/openapi.json").json["info"]["version"] == "2.20"
+    latest = max(documents, key=lambda version: tuple(map(int, version.split("."))))
+    assert anonymous.client.simulate_get("/api/openapi.json").json["info"]["version"] == latest
     assert anonymous.client.simulate_get("/api/openapi.json", params={"version": "1.0"}).status_code == 404
     assert anonymous.client.simulate_get("/api/openapi.json", params={"version": "two"}).status_code == 400
     printed = subprocess.run(

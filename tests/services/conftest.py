@@ -48,10 +48,11 @@ def reload_task(task_id: str) -> Task:
 
 @pytest.fixture
 def create_model(api):
-    """Create a model through the API; returns its id."""
+    """Create a model through the API; returns its id. Not ready unless asked (models.create's default is
+    ready, as clearml-server's): most tests take a model through set_ready or publishing."""
 
-    def create(name="resnet50", uri="s3://bucket/model.pt", labels=None, **fields) -> str:
-        data = api.call("models.create", {"name": name, "uri": uri, "labels": labels or {}, **fields})
+    def create(name="resnet50", uri="s3://bucket/model.pt", labels=None, ready=False, **fields) -> str:
+        data = api.call("models.create", {"name": name, "uri": uri, "labels": labels or {}, "ready": ready, **fields})
         assert data["created"] is True
         return data["id"]
 

@@ -25,7 +25,7 @@ def reason(check, endpoint, data) -> tuple[str, str]:
 
 def test_defaults_are_filled(check):
     data = check("models.create", {"name": "abc", "uri": "u", "labels": {}})
-    assert data["ready"] is False and data["public"] is False
+    assert data["ready"] is True and data["public"] is False  # ready: clearml-server's default
 
 
 def test_required_names_the_missing_field(check):
@@ -63,7 +63,8 @@ def test_non_object_request(check):
 
 def test_unknown_fields_are_accepted(check):
     # Clients such as the ClearML SDK add keys of their own ("method": "get") to every request.
-    assert check("models.get_all", {"method": "get", "page_size": 5}) == {"page_size": 5}  # accepted, not passed on
+    checked = check("models.get_all", {"method": "get", "page_size": 5})  # accepted, not passed on
+    assert checked["page_size"] == 5 and "method" not in checked
 
 
 def test_a_batch_is_validated_request_by_request():
@@ -73,7 +74,15 @@ def test_a_batch_is_validated_request_by_request():
     api = load_schema(FIXTURES / "schemas" / "batches")
     validators = Validators(api)
     version = api.endpoints["notes.add_batch"].resolve((2, 6))
-    assert validators.validate_request(version, {"batched_data": [{"text": "a", "author": "b"}]})
+    lines = [{"text": "a", "author": "b", "extra": 1}, {"text": "c"}, {"text": None, "author": "d"}]
+    checked = validators.validate_request(version, {"batched_data": lines})
+    assert checked["batched_data"] == [{"text": "a", "author": "b"}]  # narrowed to the declared fields
+    assert checked["batch_errors"] == [
+        {"index": 1, "field": "batched_data.1.author", "reason": "error for field 'author': field is required"},
+        {"index": 2, "field": "batched_data.2.text", "reason": "error for field 'text': must be string"},
+    ]
+    checked = validators.validate_request(version, {"batched_data": lines}, lenient=True)
+    assert checked["batch_errors"][1]["field"] == "batched_data.2.text"  # null is "not given": still required
     with pytest.raises(InvalidData) as caught:
-        validators.validate_request(version, {"batched_data": [{"text": "a", "author": "b"}, {"text": "c"}]})
-    assert caught.value.field == "batched_data.1.author"
+        validators.validate_request(version, {"batched_data": "not a list"})
+    assert caught.value.field == "batched_data"

@@ -8,7 +8,10 @@ import pytest
 from mongoengine.connection import get_db
 
 from regista.server.errors import ApiError
-from regista.services.common.list_queries import dates_query, list_field_query, list_filter_query, range_query
+from regista.services.projects.documents import Project
+from regista.services.common.list_queries import (
+    dates_query, field_query, fields_query, list_field_query, list_filter_query, range_query,
+)
 
 DOCUMENTS = [
     {"_id": "both", "tags": ["a", "b"], "started": datetime(2024, 1, 10), "iterations": 5},
@@ -31,20 +34,23 @@ def matching(clean_db):
     collection.drop()
 
 
-def test_values_are_ored_and_exclusions_too(matching):
+def test_values_are_ored_and_exclusions_anded(matching):
     assert matching(list_field_query("tags", ["a", "b"])) == ["both", "only-a", "only-b"]
-    assert matching(list_field_query("tags", ["a", "-b"])) == ["both", "empty", "missing", "only-a"]
+    assert matching(list_field_query("tags", ["a", "-b"])) == ["only-a"]
+    assert matching(list_field_query("tags", ["-a", "-b"])) == ["empty", "missing"]
     assert matching(list_field_query("tags", ["__$not", "a"])) == ["empty", "missing", "only-b"]
     assert matching(list_field_query("tags", "a")) == ["both", "only-a"]
 
 
-def test_all_switches_to_and(matching):
+def test_operators_switch_how_values_combine(matching):
     assert matching(list_field_query("tags", ["__$all", "a", "b"])) == ["both"]
     assert matching(list_field_query("tags", ["__$all", "a", "__$not", "b"])) == ["only-a"]
-    # Within __$all, exclusions mean "not all of them", as in clearml-server.
-    assert matching(list_field_query("tags", ["__$all", "__$not", "a", "__$not", "b"])) == ["empty", "missing", "only-a", "only-b"]
+    assert matching(list_field_query("tags", ["__$all", "__$not", "a", "__$not", "b"])) == ["empty", "missing"]
     # The first operator combines the groups: (has a) or (lacks b).
-    assert matching(list_field_query("tags", ["__$any", "a", "__$all", "__$not", "b"])) == ["both", "empty", "missing", "only-a"]
+    assert matching(list_field_query("tags", ["__$any", "a", "__$not", "b"])) == ["both", "empty", "missing", "only-a"]
+    # After an operator "-" is part of the value, until __$nop starts afresh.
+    assert matching(list_field_query("tags", ["__$all", "-a"])) == []
+    assert matching(list_field_query("tags", ["__$all", "a", "__$nop", "-b"])) == ["only-a"]
 
 
 def test_null_stands_for_empty_or_missing(matching):
@@ -84,3 +90,48 @@ def test_dates_with_operators_or_as_a_range(matching):
     with pytest.raises(ApiError) as caught:
         dates_query("started", [">=last tuesday"])
     assert caught.value.name == "validation_error"
+
+
+# Projects: the documents the statistics and children filters of the projects service run on.
+TAGGED = {"none": [], "a": ["a"], "b": ["b"], "ab": ["a", "b"], "c": ["c"]}
+
+
+@pytest.fixture
+def tagged(clean_db):
+    for name, tags in TAGGED.items():
+        Project(id=name, name=name, tags=tags).save(force_insert=True)
+
+    def matching(values):
+        query = field_query("tags", values) or {}
+        return sorted(raw["_id"] for raw in Project._get_collection().find(query, {"_id": 1}))
+
+    return matching
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["a", "b"], ["a", "ab", "b"]),
+        (["-a", "-b"], ["c", "none"]),
+        (["a", "-b"], ["a"]),  # the groups must all hold
+        (["__$all", "a", "b"], ["ab"]),
+        (["__$any", "__$not", "a", "b"], ["ab", "b", "c", "none"]),
+        (["__$not", "a"], ["b", "c", "none"]),
+        (["__$all", "-a"], []),  # no legacy '-' after an operator: the tag "-a"
+        (["c", None], ["c", "none"]),
+        ({"any": {"include": ["a", "c"]}}, ["a", "ab", "c"]),
+        ({"any": {"exclude": ["a", "b"]}}, ["a", "b", "c", "none"]),
+        ({"all": {"include": ["a", "b"]}}, ["ab"]),
+        ({"all": {"exclude": ["a", "b"]}}, ["c", "none"]),
+        ({"any": {"include": ["c"]}, "all": {"include": ["a", "b"]}, "op": "or"}, ["ab", "c"]),
+    ],
+)
+def test_both_forms_on_projects(tagged, values, expected):
+    assert tagged(values) == expected
+
+
+def test_malformed_conditions_in_either_form():
+    for values in (["__$not"], ["__$bad", "a"], [1], ["-"]):
+        with pytest.raises(ApiError):
+            field_query("tags", values)
+    assert fields_query({"tags": [], "system_tags": ["x"]}) == {"system_tags": {"$in": ["x"]}}

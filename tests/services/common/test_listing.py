@@ -9,12 +9,12 @@ SCOPE = {"company": {"$in": ["c", ""]}}
 
 
 def test_clauses_on_different_fields_stay_flat():
-    listing = plan_listing({"project": ["p"], "tags": ["__$all", "a", "-b"], "name": "^x"}, SPEC, SCOPE, 500)
+    listing = plan_listing({"project": ["p"], "tags": ["a", "-b"], "name": "^x"}, SPEC, SCOPE, 500)
     assert listing.filter == {
         "company": {"$in": ["c", ""]},
         "project": {"$in": ["p"]},
         "name": {"$regex": "^x"},
-        "tags": {"$all": ["a"], "$nin": ["b"]},
+        "tags": {"$in": ["a"], "$nin": ["b"]},
     }
 
 

@@ -14,9 +14,15 @@ def test_create_then_get_by_id_returns_every_field(api, create_model):
     assert model["labels"] == {"cat": 1, "dog": 2}
     assert model["design"] == {"layers": [64, 128]}
     assert model["tags"] == ["prod"] and model["framework"] == "PyTorch" and model["comment"] == "first"
-    assert model["ready"] is False  # the schema's default
+    assert model["ready"] is False  # as asked
     assert model["company"] == api.company and model["user"] == api.user
     assert model["created"].endswith("+00:00")
+
+
+def test_a_model_is_created_ready_unless_told_otherwise(api):
+    """clearml-server's default (its code's, though its schema text once said false)."""
+    model_id = api.call("models.create", {"name": "resnet50", "uri": "s3://b/m.pt"})["id"]
+    assert api.call("models.get_by_id", {"model": model_id})["model"]["ready"] is True
 
 
 def test_create_requires_the_schema_fields(api):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from regista.services.tasks.documents import Task
 from tests.services.conftest import reload_task
 
 
@@ -41,7 +42,19 @@ def test_deleting_drops_the_model_from_its_unpublished_creating_task(api, make_t
 def test_delete_errors(api, create_model):
     meta = api.error("models.delete", {"model": "nope"})
     assert (meta["result_code"], meta["result_subcode"]) == (400, 201)
-    meta = api.error("models.delete", {"model": create_model(public=True)})
-    assert (meta["result_code"], meta["result_subcode"]) == (403, 21)
+    meta = api.error("models.delete", {"model": create_model(public=True)})  # public: nobody's to change
+    assert (meta["result_code"], meta["result_subcode"]) == (400, 201)
     meta = api.error("models.delete", {})
     assert (meta["result_code"], meta["result_subcode"]) == (400, 12)
+
+
+def test_force_deleting_the_output_of_a_published_task_marks_the_reference(api, make_task):
+    task = make_task(status="in_progress")
+    model_id = api.call("models.update_for_task", {"task": task.id, "uri": "s3://out.pt"})["id"]
+    Task._get_collection().update_one({"_id": task.id}, {"$set": {"status": "published"}})
+    meta = api.error("models.delete", {"model": model_id})
+    assert (meta["result_code"], meta["result_subcode"]) == (400, 206)
+    assert api.call("models.delete", {"model": model_id, "force": True})["deleted"] is True
+    stored = reload_task(task.id)
+    assert [item.model for item in stored.models.output] == [f"__DELETED__{model_id}"]
+    assert stored.output["error"].startswith("model deleted on ")

@@ -35,8 +35,8 @@ def test_edit_checks_model_and_references(api, create_model):
 
 def test_public_models_cannot_be_edited(api, create_model):
     model_id = create_model(public=True)
-    meta = api.error("models.edit", {"model": model_id, "name": "mine now"})
-    assert (meta["result_code"], meta["result_subcode"]) == (403, 21)
+    meta = api.error("models.edit", {"model": model_id, "name": "mine now"})  # as ClearML: like an unknown model
+    assert (meta["result_code"], meta["result_subcode"]) == (400, 201)
     assert api.call("models.get_by_id", {"model": model_id})["model"]["name"] == "resnet50"
 
 
@@ -71,3 +71,12 @@ def test_update_applies_the_schema_default_of_ready(api, create_model):
 def test_update_rejects_a_bad_date(api, create_model):
     meta = api.error("models.update", {"model": create_model(), "created": "yesterday"})
     assert (meta["result_code"], meta["result_subcode"]) == (400, 12)
+
+
+def test_new_weights_clear_the_ui_cache_and_deleted_task_references_are_ignored(api, create_model):
+    model_id = create_model()
+    api.call("models.update", {"model": model_id, "ui_cache": {"preview": "old"}})
+    answer = api.call("models.edit", {"model": model_id, "uri": "s3://new.pt", "task": "__DELETED__abc"})
+    assert answer["fields"]["uri"] == "s3://new.pt" and "task" not in answer["fields"]
+    model = api.call("models.get_all", {"id": [model_id], "only_fields": ["ui_cache", "task"]})["models"][0]
+    assert model.get("ui_cache") in (None, {}) and "task" not in model

@@ -49,17 +49,16 @@ def test_ready_and_list_filters(api, catalogue):
 
 
 def test_tags_include_and_exclude(api, catalogue):
-    """ClearML's list language: values are ORed unless __$all says AND; - and __$not exclude."""
+    """ClearML's list language: values ORed, exclusions ANDed; __$all, __$any and __$not say more."""
     def tagged(*tags):
         return names(api.call("models.get_all", {"tags": list(tags)}))
 
     assert tagged("prod") == ["alpha-net", "gamma-net"]
-    assert tagged("vision", "-prod") == ["Epsilon", "alpha-net", "beta-net", "delta-tree"]  # vision or not prod
-    assert tagged("__$all", "vision", "__$not", "prod") == ["beta-net"]
-    assert tagged("__$all", "prod", "vision") == ["alpha-net"]
-    assert tagged("__$any", "__$not", "prod", "__$not", "vision") == ["Epsilon", "delta-tree"]  # in none of them
+    assert tagged("vision", "-prod") == ["beta-net"]
     assert tagged("-prod", "-vision") == ["Epsilon", "delta-tree"]
-    assert tagged("__$all", "__$not", "prod", "__$not", "vision") == ["Epsilon", "beta-net", "delta-tree", "gamma-net"]
+    assert tagged("__$all", "prod", "vision") == ["alpha-net"]
+    assert tagged("__$all", "vision", "__$not", "prod") == ["beta-net"]
+    assert tagged("__$any", "prod", "__$not", "vision") == ["Epsilon", "alpha-net", "delta-tree", "gamma-net"]
     meta = api.error("models.get_all", {"tags": ["__$not"]})
     assert (meta["result_code"], meta["result_subcode"]) == (400, 16)
     meta = api.error("models.get_all", {"tags": ["__$xor", "a"]})
@@ -144,7 +143,7 @@ def test_query_string_parameters(api, catalogue):
 
 
 def test_get_with_a_json_body(api, catalogue):
-    result = api.raw("models.get_all", {"tags": ["__$all", "vision", "-prod"]}, method="GET")
+    result = api.raw("models.get_all", {"tags": ["vision", "-prod"]}, method="GET")
     assert names(api.envelope(result)["data"]) == ["beta-net"]
 
 

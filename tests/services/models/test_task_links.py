@@ -101,4 +101,4 @@ def test_set_ready_errors(api, create_model):
     meta = api.error("models.set_ready", {"model": "nope"})
     assert (meta["result_code"], meta["result_subcode"]) == (400, 201)
     meta = api.error("models.set_ready", {"model": create_model(public=True)})
-    assert (meta["result_code"], meta["result_subcode"]) == (403, 21)
+    assert (meta["result_code"], meta["result_subcode"]) == (400, 201)

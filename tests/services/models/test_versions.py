@@ -1,4 +1,4 @@
-"""The models API at 2.1, 2.13 (system tags), 2.15 (scroll paging) and 2.20 (metadata)."""
+"""The models API at 2.1, 2.13 (system tags, metadata), 2.15 (scroll paging) and 2.20 (metadata as a list)."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_scroll_ids_are_checked(api, create_model):
     assert meta["result_subcode"] == 1104
 
 
-def test_metadata_from_2_20(api):
+def test_metadata_from_2_13(api):
     created = api.call(
         "models.create",
         {"name": "abc", "uri": "u", "labels": {}, "metadata": [{"key": "acc", "type": "float", "value": "0.9"}]},
@@ -78,7 +78,28 @@ def test_metadata_from_2_20(api):
     assert api.call("models.delete_metadata", {"model": model_id, "keys": ["epochs"]}, version="2.20") == {"updated": 0}
     meta = api.error("models.add_or_update_metadata", {"model": model_id, "metadata": [{"key": "a.b"}]}, version="2.20")
     assert (meta["result_code"], meta["result_subcode"]) == (400, 12)
-    meta = api.error("models.add_or_update_metadata", update, version="2.13")
+    meta = api.error("models.add_or_update_metadata", update, version="2.12")
     assert (meta["result_code"], meta["result_subcode"]) == (404, 0)
     meta = api.error("models.add_or_update_metadata", {**update, "model": "nope"}, version="2.20")
     assert meta["result_subcode"] == 201
+
+
+def test_metadata_keyed_by_key_as_clearml_sends_it(api):
+    item = {"key": "acc", "type": "float", "value": "0.9"}
+    created = api.call("models.create", {"name": "abc", "uri": "u", "metadata": {"acc": item}}, version="2.13")
+    model_id = created["id"]
+    assert api.call("models.get_by_id", {"model": model_id}, version="2.13")["model"]["metadata"] == {"acc": item}
+    # edit and update replace the metadata whole, in either form.
+    epochs = {"key": "epochs", "type": "int", "value": "10"}
+    assert api.call("models.update", {"model": model_id, "metadata": {"epochs": epochs}}, version="2.13")["updated"] == 1
+    assert api.call("models.get_by_id", {"model": model_id})["model"]["metadata"] == {"epochs": epochs}
+    assert api.call("models.edit", {"model": model_id, "metadata": [item]}, version="2.20")["updated"] == 1
+    assert api.call("models.get_by_id", {"model": model_id})["model"]["metadata"] == {"acc": item}
+    # Below 2.13 metadata is not a field.
+    other = api.call("models.create", {"name": "abc", "uri": "u", "metadata": {"acc": item}}, version="2.12")["id"]
+    assert not api.call("models.get_by_id", {"model": other})["model"].get("metadata")
+
+
+def test_labels_are_optional(api):
+    model_id = api.call("models.create", {"name": "no labels", "uri": "u"})["id"]
+    assert api.call("models.get_by_id", {"model": model_id})["model"].get("labels", {}) == {}

@@ -45,11 +45,13 @@ def test_invalid_transitions(api, task_id):
     assert meta["result_subcode"] == 110
     assert api.call("tasks.stopped", {"task": task_id, "force": True})["fields"]["status"] == "stopped"
     api.call("tasks.publish", {"task": task_id})
-    for action in ("started", "reset", "failed"):
+    for action in ("started", "failed"):
         meta = api.error(f"tasks.{action}", {"task": task_id, "force": True})
-        assert meta["result_subcode"] == 110, action  # nothing leaves published
+        assert meta["result_subcode"] == 110, action  # nothing leaves published but a forced reset
     meta = api.error("tasks.edit", {"task": task_id, "force": True, "name": "changed"})
     assert meta["result_subcode"] == 110
+    assert api.error("tasks.reset", {"task": task_id})["result_subcode"] == 110
+    assert api.call("tasks.reset", {"task": task_id, "force": True})["fields"]["status"] == "created"
 
 
 def test_edit_needs_created_or_force(api, task_id):
@@ -76,7 +78,7 @@ def test_completed_with_publish_and_reset(api, task_id):
 def test_delete(api, task_id):
     api.call("tasks.started", {"task": task_id})
     meta = api.error("tasks.delete", {"task": task_id})
-    assert meta["result_subcode"] == 110
+    assert (meta["result_code"], meta["result_subcode"]) == (400, 123)  # only drafts go without force
     assert api.call("tasks.delete", {"task": task_id, "force": True})["deleted"] is True
     assert api.error("tasks.get_by_id", {"task": task_id})["result_subcode"] == 101
 
@@ -106,7 +108,7 @@ def test_hyperparameters(api, task_id):
 def test_configuration_requirements_models_and_artifacts(api, task_id, create_model):
     api.call("tasks.edit_configuration", {"task": task_id, "configuration": [{"name": "cfg", "value": "a: 1", "type": "yaml"}]}, version="2.23")
     (entry,) = api.call("tasks.get_configurations", {"tasks": [task_id], "names": ["cfg"]}, version="2.23")["configurations"]
-    assert entry["configuration"] == [{"name": "cfg", "value": "a: 1", "type": "yaml", "description": ""}]
+    assert entry["configuration"] == [{"name": "cfg", "value": "a: 1", "type": "yaml"}]
     assert api.call("tasks.set_requirements", {"task": task_id, "requirements": {"pip": "numpy==2.0"}})["updated"] == 1
     model_id = create_model()
     api.call("tasks.add_or_update_model", {"task": task_id, "name": "weights", "model": model_id, "type": "output", "iteration": 7}, version="2.23")
@@ -114,8 +116,11 @@ def test_configuration_requirements_models_and_artifacts(api, task_id, create_mo
     assert task["script"]["requirements"] == {"pip": "numpy==2.0"} and task["last_iteration"] == 7
     assert [(m["name"], m["model"]) for m in task["models"]["output"]] == [("weights", model_id)]
     assert api.call("models.get_by_task_id", {"task": task_id})["model"]["id"] == model_id
-    meta = api.error("tasks.add_or_update_model", {"task": task_id, "name": "w", "model": "nope", "type": "input"}, version="2.23")
-    assert meta["result_subcode"] == 201
+    # Unlike clearml-server, the model must be readable: another company's model answers as an unknown one.
+    foreign = api.as_user(company="elsewhere").call("models.create", {"name": "theirs", "uri": "s3://x/m.pt"})["id"]
+    for model in ("elsewhere", foreign):
+        meta = api.error("tasks.add_or_update_model", {"task": task_id, "name": "w", "model": model, "type": "input"}, version="2.23")
+        assert (meta["result_code"], meta["result_subcode"]) == (400, 201)
     artifact = {"key": "data", "type": "pandas", "uri": "s3://a.csv", "content_size": 10}
     api.call("tasks.add_or_update_artifacts", {"task": task_id, "artifacts": [artifact]}, version="2.23")
     task = api.call("tasks.get_by_id", {"task": task_id})["task"]
@@ -146,7 +151,7 @@ def test_update(api, task_id):
 
 
 def test_free_form_fields_keep_operator_like_keys_as_data(api, clean_db):
-    execution = {"$where": "sleep(1)", "model_desc": {"a.b": 1}, "nul\x00": [{"$gt": ""}]}
+    execution = {"$where": "sleep(1)", "docker": {"a.b": 1}, "nul\x00": [{"$gt": ""}]}
     script = {"repository": "r", "$set": {"entry.point": "x.py"}}
     task_id = api.call("tasks.create", {"name": "plain", "type": "training", "execution": execution, "script": script})["id"]
     task = api.call("tasks.get_by_id", {"task": task_id})["task"]

@@ -1,0 +1,1 @@
+"""The organization service: company-wide tags, the company's users and entity counts."""
