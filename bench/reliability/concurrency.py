@@ -393,7 +393,12 @@ class Campaign:
         stored = dict(zip(series.get("x", []), series.get("y", [])))
         last_metrics = self.setup("tasks.get_by_id", {"task": task_id})["task"].get("last_metrics") or {}
         latest = [(e["iter"], e["value"]) for variants in last_metrics.values() for e in variants.values()]
-        expected = [(max(stored), stored[max(stored)])] if stored else []
+        # ClearML events: the latest value is the newest point by time, then iteration (values are unique here).
+        raw = {"task": task_id, "metric": {"metric": "m", "variants": ["v"]}, "batch_size": 1000, "key": "timestamp"}
+        timed = self.setup("events.scalar_metrics_iter_raw", raw).get("variants", {}).get("v", {})
+        iteration_of = {value: iteration for iteration, value in stored.items()}
+        points = [(t, iteration_of.get(y), y) for t, y in zip(timed.get("timestamp", []), timed.get("y", []))]
+        expected = [max(points)[1:]] if points else []
         if latest != expected:
             faults.append(f"last_metrics shows {latest} while the stored points say {expected} ({len(stored)} points)")
         return faults
