@@ -8,8 +8,7 @@ from regista.server.call import Call
 from regista.server.errors import ApiError
 from regista.services.common.atomic import modify
 from regista.services.common.documents import plain_fields
-from regista.services.common import scroll
-from regista.services.common.listing import ListingSpec, plan_listing, run_listing
+from regista.services.common.listing import ListingSpec, plan_listing, run_listing, run_scrolled_listing
 from regista.services.common.tenancy import PUBLIC, readable, writable
 from regista.services.common.values import new_id, parse_datetime, to_api, utcnow
 from regista.services.models.documents import Model
@@ -54,15 +53,8 @@ def _list_models(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     if call.actual_version < SCROLL_VERSION:
         return {"models": run_listing(Model, listing)}
     secret = str(call.config.get("auth.token_secret"))
-    fingerprint = scroll.query_fingerprint(request)
-    position = scroll.decode(secret, request["scroll_id"], fingerprint) if request.get("scroll_id") else 0
-    if request.get("scroll_id") or request.get("size"):
-        listing.skip, listing.limit = position, min(int(request.get("size") or max_page_size), max_page_size)
-        if request.get("scroll_id") and request.get("refresh_scroll"):
-            listing.skip, listing.limit = 0, position  # what the scroll returned so far, afresh
-    models = run_listing(Model, listing) if listing.limit else []
-    next_position = max(position, listing.skip + len(models))
-    return {"models": models, "scroll_id": scroll.encode(secret, next_position, fingerprint)}
+    models, scroll_id = run_scrolled_listing(Model, listing, request, secret, max_page_size)
+    return {"models": models, "scroll_id": scroll_id}
 
 
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
