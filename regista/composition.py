@@ -20,4 +20,5 @@ def service_parts() -> ServiceParts:
         file_store=store,
         documents=services.document_classes(),
         bootstrap=bootstrap_users,
+        periodic_jobs=services.periodic_jobs(),
     )

@@ -28,6 +28,9 @@ class Call:
     actual_version: Version  # the schema version that validated the request
     identity: Identity | None  # None only on endpoints open to anonymous callers (authorize: false)
     server: ServerContext
+    # The caller's IP address as the server saw it (the peer of the connection; a proxy's own address
+    # when one is in front: headers such as X-Forwarded-For are the client's claim, so never read).
+    client_address: str = ""
 
     @property
     def company(self) -> str:

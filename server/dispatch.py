@@ -176,6 +176,7 @@ class Dispatcher:
             actual_version=spec.version,
             identity=identity,
             server=self._server,
+            client_address=req.remote_addr or "",
         )
         result = self._handlers[spec.name](call, data)
         if isinstance(result, Reply):

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO, Protocol
 from regista.server.auth import IdentityStore
 from regista.server.config import Config
 from regista.server.dispatch import Handler
+from regista.server.periodic import PeriodicJob
 
 
 class FileStore(Protocol):
@@ -38,3 +39,4 @@ class ServiceParts:
     file_store: FileStore
     documents: Sequence[type]  # every stored document class: their indexes are made at start-up
     bootstrap: Callable[[Config], Any]  # start-up work on the database (users from configuration)
+    periodic_jobs: Sequence[PeriodicJob] = ()  # watchdogs run in every server process (server/periodic.py)

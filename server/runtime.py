@@ -25,6 +25,7 @@ from regista.server.config import Config
 from regista.server.embedded_db import EmbeddedDatabase, running_uri
 from regista.server.metrics import Metrics, mark_process_dead, use_multiprocess_dir
 from regista.server.parts import ServiceParts
+from regista.server.periodic import PeriodicRunner
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ def serve(config: Config, parts: ServiceParts) -> None:
         listeners = metrics.database_listeners() if metrics is not None else []
         _prepare_database(config, uri, timeout_ms, parts)
         options = gunicorn_options(config)
-        options.update(_worker_hooks(embedded, uri, timeout_ms, listeners, metrics, int(options["workers"])))
+        hooks = _worker_hooks(embedded, uri, timeout_ms, listeners, metrics, int(options["workers"]))
+        options.update(hooks, post_worker_init=_with_periodic_jobs(hooks["post_worker_init"], config, parts))
         watch = _DatabaseWatch(embedded) if embedded is not None else None
         if watch is not None:
             options["when_ready"] = watch.start
@@ -141,6 +143,16 @@ def _worker_hooks(
         mark_process_dead(worker.pid)
 
     return {"pre_fork": pre_fork, "post_fork": post_fork, "post_worker_init": post_worker_init, "child_exit": child_exit}
+
+
+def _with_periodic_jobs(post_worker_init: Any, config: Config, parts: ServiceParts) -> Any:
+    """The worker's post_worker_init, then the periodic jobs' thread (connected: post_fork ran)."""
+
+    def hook(worker) -> None:
+        post_worker_init(worker)
+        PeriodicRunner(config, parts.periodic_jobs).start()  # a daemon thread: it ends with the worker
+
+    return hook
 
 
 class _DatabaseWatch:

@@ -15,8 +15,10 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     from regista.services.events import handlers as events
     from regista.services.organization import handlers as organization
     from regista.services.projects import handlers as projects
+    from regista.services.queues import service as queues
     from regista.services.reports import handlers as reports
     from regista.services.tasks import service as tasks
+    from regista.services.workers import service as workers
 
     services = {
         "auth": auth.HANDLERS,
@@ -26,10 +28,12 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
         "models": models.HANDLERS,
         "organization": organization.HANDLERS,
         "projects": projects.HANDLERS,
+        "queues": queues.HANDLERS,
         "reports": reports.HANDLERS,
         "server": server_info.HANDLERS,
         "tasks": tasks.HANDLERS,
         "users": users.HANDLERS,
+        "workers": workers.HANDLERS,
     }
     return {f"{service}.{action}": handler for service, actions in services.items() for action, handler in actions.items()}
 
@@ -42,5 +46,17 @@ def document_classes() -> list[type]:
     from regista.services.events.documents import ScalarChunk, TaskEvent
     from regista.services.mlflow.documents import RegisteredModel
     from regista.services.tasks.documents import Task
+    from regista.services.queues import documents as queues
+    from regista.services.workers import documents as workers
 
-    return [Company, User, Credentials, RevokedToken, Model, Project, Task, ScalarChunk, TaskEvent, RegisteredModel]
+    return [Company, User, Credentials, RevokedToken, Model, Project, Task, ScalarChunk, TaskEvent,
+            RegisteredModel,
+            *queues.DOCUMENTS, *workers.DOCUMENTS]
+
+
+def periodic_jobs() -> list:
+    """The watchdogs every server process runs (each pass safe to run in all of them at once)."""
+    from regista.server.periodic import PeriodicJob
+    from regista.services.tasks import watchdog
+
+    return [PeriodicJob("non-responsive tasks", watchdog.stop_non_responsive_tasks, watchdog.interval_sec)]

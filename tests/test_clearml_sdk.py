@@ -2,48 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-
 import pytest
 
-from bench import processes
-from tests.conftest import FIXTURES
-
-SCRIPTS = FIXTURES / "clearml"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("clearml-server")
-    with processes.regista(workdir / "data", workdir / "server.log") as running:
-        yield running
-
-
-def run_sdk(server, script: str, *args: str, home, method: str) -> dict:
-    env = {
-        **os.environ,
-        "HOME": str(home),  # the SDK keeps its cache and configuration there
-        "CLEARML_API_HOST": server.url,
-        "CLEARML_WEB_HOST": server.url,
-        "CLEARML_FILES_HOST": f"{server.url}/files",
-        "CLEARML_API_ACCESS_KEY": processes.BENCH_KEY,
-        "CLEARML_API_SECRET_KEY": processes.BENCH_SECRET,
-        "CLEARML_API_DEFAULT_REQ_METHOD": method,
-    }
-    # The script runs from a folder outside any git repository: Task.close() waits for the SDK's repository
-    # detection, whose git subprocesses in this checkout now and then never returned (py-spy showed the
-    # SDK waiting in Popen.communicate under Task._wait_for_repo_detection).
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SCRIPTS / script, home / script)
-    result = subprocess.run(
-        [sys.executable, str(home / script), *args], env=env, capture_output=True, text=True, timeout=150, cwd=home
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+from tests.clearml_support import run_sdk, server  # noqa: F401 (server: the module's fixture)
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])

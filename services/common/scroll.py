@@ -25,7 +25,7 @@ def query_fingerprint(request: dict[str, Any]) -> str:
 
 def encode(secret: str, offset: int, fingerprint: str) -> str:
     payload = f"{offset}.{fingerprint}"
-    return base64.urlsafe_b64encode(f"{payload}.{_sign(secret, payload)}".encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(f"{payload}.{sign(secret, payload)}".encode()).decode().rstrip("=")
 
 
 def decode(secret: str, scroll_id: str, fingerprint: str) -> int:
@@ -33,7 +33,7 @@ def decode(secret: str, scroll_id: str, fingerprint: str) -> int:
     try:
         text = base64.urlsafe_b64decode(scroll_id + "=" * (-len(scroll_id) % 4)).decode()
         offset, scroll_fingerprint, signature = text.split(".")
-        valid = hmac.compare_digest(signature, _sign(secret, f"{offset}.{scroll_fingerprint}"))
+        valid = hmac.compare_digest(signature, sign(secret, f"{offset}.{scroll_fingerprint}"))
         position = int(offset)
     except (ValueError, UnicodeDecodeError):
         raise ApiError("invalid_scroll_id", "malformed scroll id") from None
@@ -44,5 +44,6 @@ def decode(secret: str, scroll_id: str, fingerprint: str) -> int:
     return position
 
 
-def _sign(secret: str, payload: str) -> str:
+def sign(secret: str, payload: str) -> str:
+    """A short HMAC of `payload` under the server's secret (scroll ids, signed navigation states)."""
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()[:32]

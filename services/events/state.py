@@ -9,7 +9,6 @@ invalid_scroll_id.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import zlib
 from typing import Any
@@ -18,6 +17,7 @@ import orjson
 
 from regista.server.call import Call
 from regista.server.errors import ApiError
+from regista.services.common.scroll import sign
 
 
 def encode(call: Call, kind: str, state: dict[str, Any]) -> str:
@@ -40,5 +40,4 @@ def decode(call: Call, scroll_id: str, kinds: tuple[str, ...]) -> dict[str, Any]
 
 
 def _sign(call: Call, body: str) -> str:
-    secret = str(call.config.get("auth.token_secret"))
-    return hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()[:32]
+    return sign(str(call.config.get("auth.token_secret")), body)

@@ -55,7 +55,7 @@ def delete_many(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 def reset_many(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     def reset_one(task_id: str) -> dict[str, Any]:
         result = _without(reset_task(call, task_id, request), "events")
-        return {**result, "dequeued": False}
+        return {**result, "dequeued": bool((result.get("dequeued") or {}).get("removed"))}
 
     return for_each(call, request["ids"], reset_one)
 

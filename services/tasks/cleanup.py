@@ -18,6 +18,7 @@ from regista.services.common.values import utcnow
 from regista.services.events import scalars
 from regista.services.events.documents import ScalarChunk, TaskEvent
 from regista.services.models.documents import Model
+from regista.services.queues.entries import remove_task_everywhere
 from regista.services.tasks.documents import Task, TaskStatus
 from regista.services.tasks.handlers import DELETED_PREFIX, _answer, missing_task, write_task
 from regista.services.tasks.shape import DEFAULT_ARTIFACT_MODE
@@ -46,6 +47,7 @@ def delete_task(call: Call, task_id: str, request: dict[str, Any]) -> dict[str, 
             task=task_id, expected=S.created, current=raw.get("status"),
         )  # fmt: skip
     outputs = _outputs(call, raw, force)
+    remove_task_everywhere(call, task_id)  # a deleted task waits in no queue
     if not Task._get_collection().delete_one({"_id": task_id, **writable(call)}).deleted_count:
         # A concurrent delete won since our read: to this caller the task does not exist (one winner).
         raise ApiError("invalid_task_id", "no such task", id=task_id)
@@ -72,6 +74,8 @@ def reset_task(call: Call, task_id: str, request: dict[str, Any]) -> dict[str, A
     if raw.get("status") == S.published and not force:
         raise ApiError("invalid_task_status", "a published task is reset only with force", id=task_id, status=raw["status"])
     outputs = _outputs(call, raw, force, children=False)
+    removed = remove_task_everywhere(call, task_id)  # a reset task waits in no queue
+    dequeued = {"removed": len(removed)} if raw.get("status") == S.queued else {}
     now = utcnow()
 
     def change(task: Task) -> None:
@@ -98,7 +102,7 @@ def reset_task(call: Call, task_id: str, request: dict[str, Any]) -> dict[str, A
         scalars.drop_earlier_epochs(call.company, task_id, changed["_metrics_epoch"])
     TaskEvent._get_collection().delete_many({"task": task_id, "company": call.company})
     counts = _clean_models(call, task_id, outputs, request.get("delete_output_models", True), on_delete=False)
-    answer = {**_answer(call, changed), "dequeued": {}, "events": {}, "deleted_models": counts["deleted_models"]}
+    answer = {**_answer(call, changed), "dequeued": dequeued, "events": {}, "deleted_models": counts["deleted_models"]}
     if request.get("return_file_urls"):
         answer["urls"] = outputs["urls"]
     return answer

@@ -78,6 +78,10 @@ class Task(RevisionedDocument):
     runtime = PlainDataField()
     container = PlainDataField()
     completed = DateTimeField()
+    # The worker (agent) that last reported running the task, and when (set by workers.status_report;
+    # tasks.stop asks that worker to stop the task while the report is recent).
+    last_worker = StringField()
+    last_worker_report = DateTimeField()
     # {section: {escaped name: {section, name, value, type}}}; MLflow params live in section "General".
     hyperparams = DictField()
     # {escaped name: {name, value, type, description}}: configuration items (ClearML's task.connect_configuration).

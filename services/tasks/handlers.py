@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NoReturn
 
 from regista.server.call import Call
@@ -42,6 +43,11 @@ TRANSITIONS = {
     "close": (S.stopped,),
     "stop": (S.in_progress, S.queued),
 }
+STOPPING = "stopping"  # the status message that asks the agent running a task to stop it
+DEVELOPMENT = "development"  # system tag of a task run by its developer, which no agent stops
+CONTROLLER = "controller"  # type of a pipeline controller task, whose steps are its child tasks
+STATUS_FIELDS = ("status", "status_reason", "status_message", "status_changed", "last_update")
+DEFAULT_TASK_UPDATE_TIMEOUT_SEC = 600  # clearml-server's apiserver.workers.task_update_timeout
 TARGET = {"started": S.in_progress, "stopped": S.stopped, "failed": S.failed, "completed": S.completed,
           "publish": S.published, "close": S.closed, "stop": S.stopped}  # fmt: skip
 
@@ -113,6 +119,8 @@ def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         if "output_dest" in request:
             task.output = {**(task.output or {}), "destination": request["output_dest"]}
         task.last_update = utcnow()
+        if request.get("status") and request["status"] != task.status:
+            task.status, task.status_changed = request["status"], task.last_update
 
     return _answer(call, write_task(call, request["task"], change))
 
@@ -141,40 +149,87 @@ def change_status(action: str):
 
 
 def set_status(call: Call, task_id: str, action: str, request: dict[str, Any]) -> dict[str, Any]:
-    """One task's status change by `action`, with the request's force, status_reason and status_message."""
+    """One task's status change by `action`, with the request's force, status_reason and status_message.
+
+    tasks.stop, as clearml-server: a task that a worker reports running (see run_by_worker) keeps its
+    status and gets status_message "stopping", which its agent reads to abort it and then reports it
+    stopped; a queued or development task, or one no worker runs, is stopped at once. `force` lifts the
+    status check only. With include_pipeline_steps, a pipeline controller's steps are stopped first.
+    """
     now = utcnow()
     message = request.get("status_message", "")
-    if action == "stop":  # no agent runs tasks here: a stop request stops the task at once
+    if action == "stop":
         message = f"Stopped by {call.identity.user_name if call.identity else ''}".strip()
+        if request.get("include_pipeline_steps"):
+            _stop_pipeline_steps(call, task_id, request)
+        _dequeue_if_queued(call, task_id)
+    worker_timeout = float(call.config.get("workers.task_update_timeout_sec", DEFAULT_TASK_UPDATE_TIMEOUT_SEC))
 
     def change(task: Task) -> None:
-        allowed = (*TRANSITIONS[action], TARGET[action])  # staying in a status is always allowed
+        target, task_message = TARGET[action], message
+        if action == "stop" and run_by_worker(task, now, worker_timeout):
+            target, task_message = task.status, STOPPING
+        allowed = (*TRANSITIONS[action], target)  # staying in a status is always allowed
         if task.status == S.published or (task.status not in allowed and not request.get("force")):
             raise ApiError(
                 "invalid_task_status",
                 f"tasks.{action} does not apply to a task in status {task.status} (it takes: {', '.join(allowed)})",
                 id=task.id, status=task.status, expected=list(allowed),
             )  # fmt: skip
-        task.status = S.published if action == "completed" and request.get("publish") else TARGET[action]
+        task.status = S.published if action == "completed" and request.get("publish") else target
         task.status_reason = request.get("status_reason", "")
-        task.status_message = message
+        task.status_message = task_message
         task.status_changed = task.last_update = now
         if action == "started" and not task.started:
             task.started = now
-        if action in ("completed", "stopped", "stop", "failed"):
+        if action in ("completed", "stopped", "failed") or (action == "stop" and target == S.stopped):
             task.completed = now
         if task.status == S.published:
             task.published = now
 
-    changed = write_task(call, task_id, change)
+    task, changed = modify(Task, {"_id": task_id, **writable(call)}, change)
+    if task is None:
+        missing_task(call, task_id)
     if changed.get("status") == S.published and request.get("publish_model", True):
         publish_output_model(call, task_id)
-    answer = _answer(call, changed)
+    # As clearml-server, the status fields are answered whether they changed or not.
+    answer = _answer(call, {**{name: getattr(task, name) for name in STATUS_FIELDS}, **changed})
     if action == "started":
         answer["started"] = answer["updated"]
     if action == "completed" and call.actual_version >= (2, 20):
         answer["published"] = 1 if changed.get("status") == S.published else 0
     return answer
+
+
+def run_by_worker(task: Task, now: datetime, timeout_sec: float) -> bool:
+    """Whether an agent runs the task, so that stopping it is left to that agent: not queued, not a
+    development task, and a worker reported it with the task updated within the timeout."""
+    if task.status == S.queued or DEVELOPMENT in (task.system_tags or []):
+        return False
+    return bool(task.last_worker and task.last_update and (now - task.last_update).total_seconds() < timeout_sec)
+
+
+def _dequeue_if_queued(call: Call, task_id: str) -> None:
+    """A queued task being stopped leaves its queue first, so that no agent takes it meanwhile."""
+    raw = Task._get_collection().find_one({"_id": task_id, **writable(call)}, {"status": 1})
+    if raw and raw.get("status") == S.queued:
+        from regista.services.queues import entries  # the queues service owns the queues
+
+        entries.remove_task_everywhere(call, task_id)
+
+
+def _stop_pipeline_steps(call: Call, controller_id: str, request: dict[str, Any]) -> None:
+    """Stop the steps of a pipeline controller task (forced, as clearml-server does); a step that cannot
+    be stopped (published) is left as it is."""
+    raw = Task._get_collection().find_one({"_id": controller_id, **writable(call)}, {"type": 1})
+    if not raw or raw.get("type") != CONTROLLER:
+        return
+    step_request = {**request, "force": True, "include_pipeline_steps": False}
+    for step in Task._get_collection().find({"parent": controller_id, **writable(call)}, {"_id": 1}):
+        try:
+            set_status(call, step["_id"], "stop", step_request)
+        except ApiError:
+            continue
 
 
 def publish_output_model(call: Call, task_id: str) -> None:

@@ -159,3 +159,25 @@ def test_kill_9_of_everything_then_an_immediate_restart_loses_no_acknowledged_wr
     assert stored == set(acknowledged)
     assert server.stop() == 0
     assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
+def test_served_processes_run_the_non_responsive_tasks_watchdog(tmp_path):
+    """The periodic jobs reach gunicorn's workers: a started task that stops pinging ends stopped."""
+    server = processes.regista(
+        tmp_path / "data", tmp_path / "server.log",
+        tasks__non_responsive_tasks_watchdog__threshold_sec="1",
+        tasks__non_responsive_tasks_watchdog__watch_interval_sec="0.5",
+    )  # fmt: skip
+    try:
+        task = new_task(server)
+        call(server, "tasks.started", {"task": task})
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            shown = call(server, "tasks.get_by_id", {"task": task})["data"]["task"]
+            if shown["status"] != "in_progress":
+                break
+            time.sleep(0.25)
+        assert shown["status"] == "stopped"
+        assert "non-responsive" in shown["status_reason"].lower()
+    finally:
+        server.kill()
