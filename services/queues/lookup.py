@@ -5,7 +5,6 @@ queue facts other services show (names for the workers service, watching workers
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
 from typing import Any
 
 from mongoengine.errors import NotUniqueError
@@ -14,12 +13,10 @@ from regista.server.call import Call
 from regista.server.errors import ApiError
 from regista.services.common.values import new_id, utcnow
 from regista.services.queues.documents import DEFAULT_QUEUE_TAG, Queue
-from regista.services.tasks.documents import Task
 
 DEFAULT_QUEUE_NAME = "default"
 # clearml-server's services.queues.hidden_tags: queues tagged so are left out of listings unless asked for.
 DEFAULT_HIDDEN_TAGS = ("k8s-glue",)
-DEFAULT_WORKER_TIMEOUT_S = 600  # a worker that reported nothing for this long is gone (ClearML's default)
 _DEFAULT_QUEUE_IDS = uuid.UUID("5e1c0b52-9a63-4d8e-8f0e-1f3c6a7d2b90")
 
 
@@ -86,41 +83,7 @@ def queue_names(call: Call, queue_ids: list[str]) -> dict[str, dict[str, Any]]:
 
 def queue_workers(call: Call, queue_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """{queue id: [{name, ip, key, task: {id, name} | None}]}: the live workers of the caller's company
-    that listen to each queue. Every queue maps to [] while the workers service stores no workers."""
-    result: dict[str, list[dict[str, Any]]] = {queue_id: [] for queue_id in queue_ids}
-    from regista.services.workers import documents as worker_documents  # optional: its own service
+    that listen to each queue, as the workers service decides liveness."""
+    from regista.services.workers import registry  # the workers service reads queue names from here too
 
-    worker_class = getattr(worker_documents, "Worker", None)
-    if worker_class is None or not queue_ids:
-        return result
-    now = utcnow()
-    workers = [
-        raw for raw in worker_class._get_collection().find({"company": call.company})
-        if set(raw.get("queues") or []) & set(queue_ids) and _alive(raw, now)
-    ]  # fmt: skip
-    task_names = _task_names(call, [raw["task"] for raw in workers if raw.get("task")])
-    for raw in workers:
-        task_id = raw.get("task")
-        shown = {
-            "name": raw.get("name"), "ip": raw.get("ip"), "key": raw.get("key"),
-            "task": {"id": task_id, "name": task_names.get(task_id)} if task_id else None,
-        }  # fmt: skip
-        for queue_id in dict.fromkeys(raw.get("queues") or []):
-            if queue_id in result:
-                result[queue_id].append(shown)
-    return result
-
-
-def _alive(worker: dict[str, Any], now: datetime) -> bool:
-    last = worker.get("last_activity_time")
-    if not isinstance(last, datetime):
-        return True
-    timeout = worker.get("timeout") or DEFAULT_WORKER_TIMEOUT_S
-    return now - last <= timedelta(seconds=float(timeout))
-
-
-def _task_names(call: Call, task_ids: list[str]) -> dict[str, str]:
-    if not task_ids:
-        return {}
-    found = Task._get_collection().find({"_id": {"$in": task_ids}, "company": {"$in": [call.company, ""]}}, {"name": 1})
-    return {raw["_id"]: raw.get("name") for raw in found}
+    return registry.queue_workers(call, queue_ids)
