@@ -84,6 +84,7 @@ def reset_task(call: Call, task_id: str, request: dict[str, Any]) -> dict[str, A
         task.status, task.status_reason, task.status_message = S.created, "reset", "reset"
         task.status_changed = task.last_update = now
         task.started = task.completed = task.published = None
+        task.last_worker = task.last_worker_report = None  # no worker runs a draft
         task.last_iteration = 0
         task.models.output = []
         task.runtime = {}

@@ -103,3 +103,12 @@ def test_publish_publishes_the_last_output_model(api, new_task):
     api.call("tasks.stopped", {"task": task})
     api.call("tasks.publish", {"task": task})
     assert api.call("models.get_by_id", {"model": model_id})["model"]["ready"] is True
+
+
+def test_reset_forgets_the_worker_that_ran_the_task(api, new_task):
+    task = new_task()
+    api.call("tasks.started", {"task": task})
+    api.call("workers.status_report", {"worker": "gpu-1", "task": task, "timestamp": 1_700_000_000_000}, version="2.30")
+    assert api.call("tasks.get_by_id", {"task": task})["task"]["last_worker"] == "gpu-1"
+    api.call("tasks.reset", {"task": task})
+    assert "last_worker" not in api.call("tasks.get_by_id", {"task": task})["task"]
