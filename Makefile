@@ -8,6 +8,11 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
+# The MLflow release of the web UI Regista serves and of the baseline server below; the same as the
+# mlflow-skinny client pinned in pyproject.toml (tests/regista/test_ui_commands.py checks the three agree).
+MLFLOW_VERSION := 3.17.2
+# The MLflow web UI's built files, unpacked from the mlflow wheel into the venv (regista ui install).
+UI := $(VENV)/share/regista/mlflow-ui/regista-mlflow-ui.json
 
 .PHONY: install serve test dist bench reliability wrk chromium check-schema clean
 
@@ -21,9 +26,13 @@ $(STAMP): $(RUNTIME)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(UI): $(RUNTIME)
+	$(BIN)/regista ui install --version $(MLFLOW_VERSION)
+	touch $(UI)
 
-serve: $(RUNTIME)
+install: $(STAMP) $(UI)
+
+serve: $(RUNTIME) $(UI)
 	$(BIN)/regista serve
 
 # The sdist and the wheel, in dist/ (what `pip install regista-*.whl` installs anywhere).
@@ -34,18 +43,20 @@ dist: $(STAMP)
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-# Headless Chromium renders the documentation page in the tests: Debian's package.
+# Headless Chromium renders the documentation page and the MLflow web UI in the tests, driven through
+# chromedriver (Selenium): Debian's packages.
 chromium:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: $(STAMP) wrk chromium
+test: $(STAMP) $(UI) wrk chromium
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # MLflow's own server, the baseline of the MLflow comparison: a full MLflow in a venv of its own.
 MLFLOW_VENV := bench/.mlflow-venv
 $(MLFLOW_VENV)/bin/mlflow:
 	$(PYTHON) -m venv $(MLFLOW_VENV)
-	$(MLFLOW_VENV)/bin/pip install --quiet mlflow==3.17.2
+	$(MLFLOW_VENV)/bin/pip install --quiet mlflow==$(MLFLOW_VERSION)
 
 # make bench: the whole suite; make bench QUICK=1: a reduced one (under 2 minutes, no MLflow server).
 bench: $(STAMP) wrk $(if $(QUICK),,$(MLFLOW_VENV)/bin/mlflow)

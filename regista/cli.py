@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from regista import __version__, database_commands
+from regista import __version__, database_commands, ui_commands
 from regista.server.config import Config, ConfigError, default_schema_dir, load_config
 
 DESCRIPTION = """\
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", metavar="PATH", help="HOCON file or folder merged over the defaults")
 
     database_commands.add_parsers(commands)
+    ui_commands.add_parsers(commands)
 
     credentials = commands.add_parser("credentials", help="manage API key pairs", description="Manage API key pairs.")
     credentials_commands = credentials.add_subparsers(dest="credentials_command", required=True, metavar="SUBCOMMAND")
@@ -98,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command in database_commands.COMMANDS:
         return database_commands.run(args, _config_or_none)
+    if args.command == "ui":
+        return ui_commands.run(args, _config_or_none)
     if args.command == "schema" and args.schema_command == "diff":
         return schema_diff(args)
     if args.command == "schema":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,12 @@ from regista.server.call import ServerContext
 from regista.server.config import Config, default_schema_dir
 from regista.server.dispatch import Dispatcher, Handler
 from regista.server.parts import ServiceParts
-from regista.server.mlflow_dispatch import PREFIX as MLFLOW_PREFIX
-from regista.server.mlflow_dispatch import MlflowDispatcher, MlflowNotFound, MlflowServerInfo
-from regista.server.artifact_routes import ARTIFACTS_PREFIX, ArtifactResource
-from regista.server.docs import MLFLOW_OPENAPI_PATH, DocsAssets, DocsPage, MlflowOpenApiResource, OpenApiResource
+from regista.server.mlflow_routes import add_mlflow_routes
+from regista.server.docs import MLFLOW_OPENAPI_PATH, DocsAssets, DocsPage, OpenApiResource
 from regista.server.files_routes import FilesResource
 from regista.server.health import Health
 from regista.server.home import HomePage
+from regista.server.ui_routes import add_ui
 from regista.server.metrics import InFlight, Metrics, MetricsResource, RecordedCalls
 from regista.server.errors import ApiError
 from regista.server.schema import compiled
@@ -90,7 +88,8 @@ def create_app(
     app.add_route(files_prefix, files)
     app.add_route(files_prefix + "/{path:path}", files)
     app.add_route("/health", Health())
-    app.add_route("/", HomePage(files_prefix, MLFLOW_OPENAPI_PATH, metrics is not None))
+    home = HomePage(files_prefix, MLFLOW_OPENAPI_PATH, metrics is not None)
+    add_ui(app, server, mlflow_schema, parts.mlflow_handlers, access_log, home)
     if metrics is not None:
         admin_only = authenticator if config.get("metrics.require_admin") else None
         app.add_route("/metrics", MetricsResource(metrics, admin_only))
@@ -129,14 +128,7 @@ def _add_mlflow(
 ) -> None:
     handlers = dict(parts.mlflow_handlers)
     check_handlers(schema.api, handlers)
-    dispatcher = MlflowDispatcher(server, schema.validators, handlers, schema.catalogue, schema.api.endpoints, access_log)
-    app.add_route(MLFLOW_PREFIX + "/{group}/{action}", dispatcher)
-    artifacts = ArtifactResource(server, parts.file_store, dispatcher)
-    app.add_route(ARTIFACTS_PREFIX, artifacts)
-    app.add_route(ARTIFACTS_PREFIX + "/{path:path}", artifacts)
-    app.add_route("/api/3.0/mlflow/server-info", MlflowServerInfo())
-    app.add_route(MLFLOW_OPENAPI_PATH, MlflowOpenApiResource(schema.api))
-    app.add_sink(MlflowNotFound(), prefix=re.compile(r"^/api/[23]\.0/mlflow(-artifacts)?(/|$)"))
+    add_mlflow_routes(app, server, schema, handlers, parts.file_store, access_log)
 
 
 def _answer(resp: falcon.Response, dispatcher: Dispatcher, exc: Exception, path: str) -> None:

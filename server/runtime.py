@@ -219,6 +219,7 @@ def gunicorn_options(config: Config) -> dict[str, Any]:
         "graceful_timeout": int(config.get("server.graceful_timeout")),
         "max_requests": max_requests,
         "max_requests_jitter": max_requests // 10,
+        "limit_request_line": int(config.get("server.limit_request_line")),
         "preload_app": True,
         "accesslog": None,  # the dispatcher logs one structured line per call
         "proc_name": "regista",

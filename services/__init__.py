@@ -44,14 +44,13 @@ def document_classes() -> list[type]:
     from regista.services.models.documents import Model
     from regista.services.projects.documents import Project
     from regista.services.events.documents import ScalarChunk, TaskEvent
-    from regista.services.mlflow.documents import RegisteredModel
+    from regista.services.mlflow import documents as mlflow
     from regista.services.tasks.documents import Task
     from regista.services.queues import documents as queues
     from regista.services.workers import documents as workers
 
     return [Company, User, Credentials, RevokedToken, Model, Project, Task, ScalarChunk, TaskEvent,
-            RegisteredModel,
-            *queues.DOCUMENTS, *workers.DOCUMENTS]
+            *mlflow.DOCUMENTS, *queues.DOCUMENTS, *workers.DOCUMENTS]
 
 
 def periodic_jobs() -> list:

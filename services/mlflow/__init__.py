@@ -7,25 +7,38 @@ from typing import Any
 
 
 def handler_table() -> dict[str, Callable[..., Any]]:
-    from regista.services.mlflow import experiments, logged_models, metrics, registry, runs, search
+    from regista.services.mlflow import (artifacts, datasets, experiments, logged_model_search, logged_models, metrics,
+                                         model_versions, registry, runs, search)  # fmt: skip
 
-    table: dict[str, Callable[..., Any]] = {}
-    for action in ("create", "get", "get_by_name", "search", "update", "delete", "restore", "set_experiment_tag"):
-        table[f"experiments.{action}"] = getattr(experiments, action)
-    for action in ("create", "get", "update", "delete", "restore", "log_metric", "log_parameter", "set_tag",
-                   "delete_tag", "log_batch"):  # fmt: skip
-        table[f"runs.{action}"] = getattr(runs, action)
-    table["runs.search"] = search.search
-    table["metrics.get_history"] = metrics.get_history
-    table["logged_models.search"] = logged_models.search
-    for action in ("create", "get", "search", "update", "delete", "get_latest_versions", "set_tag"):
-        table[f"registered_models.{action}"] = getattr(registry, action)
-    table["registered_models.alias"] = registry.set_alias
-    table["registered_models.delete_alias"] = registry.delete_alias
-    table["registered_models.get_alias"] = registry.get_alias
-    versions = {"create": "create_version", "get": "get_version", "search": "search_versions",
-                "update": "update_version", "delete": "delete_version", "set_tag": "set_version_tag",
-                "get_download_uri": "get_download_uri"}  # fmt: skip
-    for action, function in versions.items():
-        table[f"model_versions.{action}"] = getattr(registry, function)
+    modules = {
+        "experiments": (experiments, ("create", "get", "get_by_name", "search", "update", "delete", "restore",
+                                      "set_experiment_tag", "delete_experiment_tag")),
+        "runs": (runs, ("create", "get", "update", "delete", "restore", "log_metric", "log_parameter", "set_tag",
+                        "delete_tag", "log_batch")),
+        "registered_models": (registry, ("create", "get", "search", "update", "rename", "delete", "get_latest_versions",
+                                         "set_tag", "delete_tag")),
+        "model_versions": (model_versions, ("create", "get", "search", "update", "transition_stage", "delete", "set_tag",
+                                            "delete_tag", "get_download_uri")),
+        "logged_models": (logged_models, ("create", "get", "finalize", "delete", "set_tags", "delete_tag", "log_params")),
+        "artifacts": (artifacts, ("locate_run_file", "locate_run_upload", "locate_model_version_file", "locate_logged_model_file")),
+    }  # fmt: skip
+    table: dict[str, Callable[..., Any]] = {
+        f"{group}.{action}": getattr(module, action) for group, (module, actions) in modules.items() for action in actions
+    }
+    table.update({
+        "runs.search": search.search,
+        "runs.log_inputs": datasets.log_inputs,
+        "runs.outputs": datasets.log_outputs,
+        "runs.log_model": datasets.log_model,
+        "experiments.search_datasets": datasets.search_datasets,
+        "metrics.get_history": metrics.get_history,
+        "metrics.get_history_bulk": metrics.get_history_bulk,
+        "metrics.get_history_bulk_interval": metrics.get_history_bulk_interval,
+        "logged_models.search": logged_model_search.search,
+        "logged_models.list_artifacts": artifacts.list_logged_model_artifacts,
+        "artifacts.list": artifacts.list_artifacts,
+        "registered_models.alias": registry.set_alias,
+        "registered_models.delete_alias": registry.delete_alias,
+        "registered_models.get_alias": registry.get_alias,
+    })
     return table

@@ -7,12 +7,14 @@ from typing import Any
 
 from regista.server.call import Call
 from regista.server.errors import ApiError
+from regista.services.common import scroll
 from regista.services.common.tenancy import writable
 from regista.services.common.values import new_id, utcnow
 from regista.services.projects.documents import Project
 from regista.services.tasks.documents import Task
 
 DEFAULT_EXPERIMENT = "0"
+MAX_SEARCH_RESULTS = 1000
 MAX_KEY_LENGTH = 250
 KEY_PATTERN = re.compile(r"^[\w\-. :/]+$")
 
@@ -35,6 +37,13 @@ def find_experiment(call: Call, experiment_id: str) -> dict[str, Any]:
     if raw is None:
         raise ApiError("resource_does_not_exist", f"No Experiment with id={experiment_id} exists")
     return raw
+
+
+def check_experiment_active(raw: dict[str, Any]) -> None:
+    if "archived" in (raw.get("system_tags") or []):
+        raise ApiError(
+            "invalid_parameter_value", f"The experiment {raw['_id']} must be in the 'active' state. Current state is deleted."
+        )
 
 
 def run_id_of(request: dict[str, Any]) -> str:
@@ -62,3 +71,15 @@ def check_key(key: str, kind: str) -> str:
             "periods (.), spaces ( ), colons (:) and slashes (/), and may not be absolute or climb with '..'",
         )
     return key
+
+
+def page_of(items: list[dict[str, Any]], request: dict[str, Any], key: str, secret: str, default_limit: int = MAX_SEARCH_RESULTS) -> dict[str, Any]:
+    """One page of a search, with the signed token of the next (as stateless as scroll ids)."""
+    limit = int(request.get("max_results") or default_limit)
+    fingerprint = scroll.query_fingerprint({k: v for k, v in request.items() if k not in ("page_token", "max_results")})
+    start = scroll.decode(secret, request["page_token"], fingerprint) if request.get("page_token") else 0
+    page = items[start : start + limit]
+    result: dict[str, Any] = {key: page} if page else {}
+    if start + limit < len(items):
+        result["next_page_token"] = scroll.encode(secret, start + limit, fingerprint)
+    return result

@@ -1,10 +1,14 @@
-"""metrics/get-history: one metric of a run, from the scalar store, in pages."""
+"""metrics/get-history (one metric of a run, in pages) and the web UI's reads of one metric of many runs:
+get-history-bulk (every point) and get-history-bulk-interval (sampled for charts)."""
 
 from __future__ import annotations
 
+import bisect
+import math
 from typing import Any
 
 from regista.server.call import Call
+from regista.server.errors import ApiError
 from regista.services.common import scroll
 from regista.services.events import scalars
 from regista.services.mlflow.common import find_run, run_id_of
@@ -14,14 +18,10 @@ MAX_HISTORY_PAGE = 25000
 
 
 def get_history(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    run = find_run(call, run_id_of(request))
-    key = request["metric_key"]
-    metric, _, variant = key.partition("/")
-    points = scalars.history(run["_id"], key, key)
-    if not points and variant:  # a ClearML-style (metric, variant) series seen as metric/variant
-        points = scalars.history(run["_id"], metric, variant)
+    run_id, key = run_id_of(request), request["metric_key"]
+    points = _points(call, run_id, key)
     secret = str(call.config.get("auth.token_secret"))
-    fingerprint = scroll.query_fingerprint({"run": run["_id"], "key": key})
+    fingerprint = scroll.query_fingerprint({"run": run_id, "key": key})
     start = scroll.decode(secret, request["page_token"], fingerprint) if request.get("page_token") else 0
     limit = int(request.get("max_results") or MAX_HISTORY_PAGE)
     page = points[start : start + limit]
@@ -31,3 +31,98 @@ def get_history(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     if start + limit < len(points):
         result["next_page_token"] = scroll.encode(secret, start + limit, fingerprint)
     return result
+
+
+# MLflow's bounds of the UI's chart reads (its own wording in the errors below).
+MAX_BULK_RUNS = 100
+MAX_INTERVAL_RESULTS = 2500
+DEFAULT_INTERVAL_RESULTS = 320
+
+
+def get_history_bulk(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    run_ids, key = _runs_and_key(
+        request.get("run_id"), request.get("metric_key"),
+        "GetMetricHistoryBulk request must specify at least one run_id.",
+        "GetMetricHistoryBulk request cannot specify more than {limit} run_ids. Received {count} run_ids.",
+        "GetMetricHistoryBulk request must specify a metric_key.",
+    )  # fmt: skip
+    limit = int(request.get("max_results") or MAX_HISTORY_PAGE)
+    points = []
+    for run_id in sorted(run_ids):
+        history = sorted(_points(call, run_id, key), key=_chart_order)
+        points.extend(_wire(key, run_id, point) for point in history)
+    return {"metrics": points[: max(limit, 0)]}
+
+
+def get_history_bulk_interval(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    run_ids, key = _runs_and_key(
+        request.get("run_ids"), request.get("metric_key"),
+        "Missing value for required parameter 'run_ids'.",
+        "GetMetricHistoryBulkInterval request must specify at most {limit} run_ids. Received {count} run_ids.",
+        "Missing value for required parameter 'metric_key'.",
+    )  # fmt: skip
+    max_results = request.get("max_results", DEFAULT_INTERVAL_RESULTS)
+    if not 1 <= max_results <= MAX_INTERVAL_RESULTS:
+        raise ApiError("invalid_parameter_value", f"max_results must be between 1 and {MAX_INTERVAL_RESULTS}.")
+    start, end = request.get("start_step"), request.get("end_step")
+    if (start is None) != (end is None):
+        raise ApiError("invalid_parameter_value", "If either start step or end step are specified, both must be specified.")
+    if start is not None and end < start:
+        raise ApiError("invalid_parameter_value", "end_step must be greater than start_step. ")
+    histories = {run_id: _points(call, run_id, key) for run_id in run_ids}
+    if start is not None:
+        histories = {r: [p for p in h if start <= p[0] <= end] for r, h in histories.items()}
+    chosen = sampled_steps(histories.values(), max_results)
+    metrics = []
+    for run_id, history in histories.items():
+        kept = sorted((p for p in history if p[0] in chosen), key=_chart_order)
+        metrics.extend(_wire(key, run_id, point) for point in kept)
+    return {"metrics": metrics}
+
+
+def sampled_steps(histories: Any, max_results: int) -> set[int]:
+    """The steps a chart draws: about max_results spread evenly over the logged steps' range (each grid point
+    takes the first logged step at or after it), then each run's last step, so every line reaches its end."""
+    per_run = [sorted({p[0] for p in history}) for history in histories]
+    steps = sorted(set().union(*per_run)) if per_run else []
+    if len(steps) <= max_results:
+        return set(steps)
+    first, last = steps[0], steps[-1]
+    interval = max(1, math.ceil((last - first) / max_results))
+    chosen = {steps[bisect.bisect_left(steps, grid)] for grid in range(first, last + 1, interval)}
+    chosen.add(last)
+    chosen.update(run_steps[-1] for run_steps in per_run if run_steps)
+    return chosen
+
+
+def _runs_and_key(run_ids: list[str] | None, key: str | None, no_runs: str, too_many: str, no_key: str) -> tuple[list[str], str]:
+    """The runs (each once, in the order asked) and the metric of a bulk read, checked in MLflow's order and
+    worded as MLflow words each endpoint's errors (the two endpoints word them differently)."""
+    unique = list(dict.fromkeys(run_ids or []))
+    if not unique:
+        raise ApiError("invalid_parameter_value", no_runs)
+    if len(run_ids or []) > MAX_BULK_RUNS:
+        raise ApiError("invalid_parameter_value", too_many.format(limit=MAX_BULK_RUNS, count=len(run_ids or [])))
+    if not key:
+        raise ApiError("invalid_parameter_value", no_key)
+    return unique, key
+
+
+def _chart_order(point: tuple[int, float, int]) -> tuple[int, int, float]:
+    """MLflow's order of a metric's points: step, then time, then value."""
+    step, value, timestamp = point
+    return step, timestamp, value
+
+
+def _points(call: Call, run_id: str, key: str) -> list[tuple[int, float, int]]:
+    run = find_run(call, run_id)
+    points = scalars.history(run["_id"], key, key)
+    metric, _, variant = key.partition("/")
+    if not points and variant:  # a ClearML-style (metric, variant) series seen as metric/variant
+        points = scalars.history(run["_id"], metric, variant)
+    return points
+
+
+def _wire(key: str, run_id: str, point: tuple[int, float, int]) -> dict[str, Any]:
+    step, value, timestamp = point
+    return {"key": key, "value": wire_value(value), "timestamp": timestamp, "step": step, "run_id": run_id}

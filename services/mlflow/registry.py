@@ -1,4 +1,5 @@
-"""MLflow's model registry: registered models (names) and their versions, which are Regista models."""
+"""MLflow's model registry: registered models (names grouping versions, which are Regista models), their
+tags and aliases, and the answers both registry services share."""
 
 from __future__ import annotations
 
@@ -11,69 +12,95 @@ from regista.services.common.keys import escape_key
 from regista.services.common.tenancy import writable
 from regista.services.common.values import new_id, utcnow
 from regista.services.mlflow import shapes
+from regista.services.mlflow.common import page_of
 from regista.services.mlflow.documents import RegisteredModel
-from regista.services.mlflow.experiments import page_of
 from regista.services.mlflow.search import order, parse_filter
 from regista.services.models.documents import Model
-from regista.services.tasks.documents import Task
+
+STAGES = ("None", "Staging", "Production", "Archived")
 
 
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     name = request["name"]
-    if _registered(call, name, required=False):
+    if find_registered(call, name, required=False):
         raise ApiError("resource_already_exists", f"Registered Model (name={name}) already exists.")
     now = utcnow()
     RegisteredModel(
         id=new_id(), company=call.company, user=call.user, name=name, description=request.get("description", ""),
-        properties=_tags({}, request.get("tags", [])), created=now, last_update=now,
+        properties=merged_tags({}, request.get("tags", [])), created=now, last_update=now,
     ).save(force_insert=True)  # fmt: skip
-    return {"registered_model": _registered_model(call, _registered(call, name))}
+    return {"registered_model": registered_model(call, find_registered(call, name))}
 
 
 def get(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    return {"registered_model": _registered_model(call, _registered(call, request["name"]))}
+    return {"registered_model": registered_model(call, find_registered(call, request["name"]))}
 
 
 def search(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    items = [_registered_model(call, raw) for raw in RegisteredModel._get_collection().find(writable(call))]
-    items = _filtered(items, request, default_order=["name"])
+    items = [registered_model(call, raw) for raw in RegisteredModel._get_collection().find(writable(call))]
+    items = filtered(items, request, default_order=["name"])
     return page_of(items, request, "registered_models", str(call.config.get("auth.token_secret")))
 
 
 def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    _change(call, request["name"], lambda model: setattr(model, "description", request.get("description", "")))
+    change_registered(call, request["name"], lambda model: setattr(model, "description", request.get("description", "")))
     return get(call, request)
 
 
+def rename(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    """A new name for the registered model and its versions (their Regista models' names follow it)."""
+    name, new_name = request["name"], request["new_name"]
+    raw = find_registered(call, name)
+    if new_name != name and find_registered(call, new_name, required=False):
+        raise ApiError("resource_already_exists", f"Registered Model (name={new_name}) already exists.")
+    change_registered(call, name, lambda model: setattr(model, "name", new_name))
+    for version in Model._get_collection().find({"registered_model": name, **writable(call)}, {"_id": 1, "version": 1}):
+
+        def renamed(model: Model, number: int = version.get("version") or 0) -> None:
+            model.registered_model = new_name
+            model.name = model_name(new_name, number)
+            model.last_update = utcnow()
+
+        modify(Model, {"_id": version["_id"], **writable(call)}, renamed)
+    return {"registered_model": registered_model(call, find_registered(call, new_name) or raw)}
+
+
 def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    raw = _registered(call, request["name"])
+    raw = find_registered(call, request["name"])
     Model._get_collection().delete_many({"registered_model": raw["name"], **writable(call)})
     RegisteredModel._get_collection().delete_one({"_id": raw["_id"], **writable(call)})
     return {}
 
 
 def get_latest_versions(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    _registered(call, request["name"])
+    raw = find_registered(call, request["name"])
+    latest = latest_by_stage(call, raw)
     stages = request.get("stages") or []
-    if stages and "None" not in stages:
-        return {"model_versions": []}  # Regista keeps no stages: every version is in stage "None"
-    latest = Model._get_collection().find_one({"registered_model": request["name"], **writable(call)}, sort=[("version", -1)])
-    return {"model_versions": [_model_version(call, latest)]} if latest else {}
+    wanted = {canonical_stage(s) for s in stages} if stages else set(STAGES)
+    found = [model_version(call, version, raw) for stage, version in latest.items() if stage in wanted]
+    return {"model_versions": found} if found else {}
 
 
 def set_tag(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    _change(call, request["name"], lambda model: setattr(model, "properties", _tags(model.properties, [request])))
+    change_registered(call, request["name"], lambda model: setattr(model, "properties", merged_tags(model.properties, [request])))
+    return {}
+
+
+def delete_tag(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    """As MLflow: deleting a tag the model does not have is no error."""
+    key = escape_key(request["key"])
+    change_registered(call, request["name"], lambda model: setattr(model, "properties", {k: v for k, v in (model.properties or {}).items() if k != key}))
     return {}
 
 
 def set_alias(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    version = _version(call, request["name"], request["version"])["version"]
+    version = find_version(call, request["name"], request["version"])["version"]
     alias = request["alias"]
 
     def change(model: RegisteredModel) -> None:
         model.aliases = {**(model.aliases or {}), escape_key(alias): {"alias": alias, "version": version}}
 
-    _change(call, request["name"], change)
+    change_registered(call, request["name"], change)
     return {}
 
 
@@ -81,128 +108,91 @@ def delete_alias(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     def change(model: RegisteredModel) -> None:
         model.aliases = {k: v for k, v in (model.aliases or {}).items() if v["alias"] != request["alias"]}
 
-    _change(call, request["name"], change)
+    change_registered(call, request["name"], change)
     return {}
 
 
 def get_alias(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    raw = _registered(call, request["name"])
+    raw = find_registered(call, request["name"])
     target = (raw.get("aliases") or {}).get(escape_key(request["alias"]))
     if target is None:
         raise ApiError("resource_does_not_exist", f"Registered model alias {request['alias']} not found.")
-    return {"model_version": _model_version(call, _version(call, raw["name"], target["version"]))}
+    return {"model_version": model_version(call, find_version(call, raw["name"], target["version"]), raw)}
 
 
-def create_version(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    name = request["name"]
-    _registered(call, name)
-    numbers: list[int] = []
-
-    def take_number(model: RegisteredModel) -> None:
-        numbers[:] = [model.next_version or 1]
-        model.next_version = numbers[0] + 1
-        model.last_update = utcnow()
-
-    _change(call, name, take_number)
-    run = Task._get_collection().find_one({"_id": request["run_id"], **writable(call)}) if request.get("run_id") else None
-    if request.get("run_id") and run is None:
-        raise ApiError("resource_does_not_exist", f"Run with id={request['run_id']} not found")
-    now = utcnow()
-    model = Model(
-        id=new_id(), company=call.company, user=call.user, name=name if len(name) >= 3 else f"{name} v{numbers[0]}",
-        uri=request["source"], task=run["_id"] if run else None, project=run.get("project") if run else None,
-        comment=request.get("description", ""), ready=True, created=now, last_update=now, last_change=now,
-        registered_model=name, version=numbers[0], properties=_tags({}, request.get("tags", [])),
-    )  # fmt: skip
-    model.save(force_insert=True)
-    return {"model_version": _model_version(call, Model._get_collection().find_one({"_id": model.id}))}
+def model_name(registered: str, version: int) -> str:
+    """The Regista model's name of a version: the registered name (Regista names have 3 characters at least)."""
+    return registered if len(registered) >= 3 else f"{registered} v{version}"
 
 
-def get_version(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    return {"model_version": _model_version(call, _version(call, request["name"], request["version"]))}
+def canonical_stage(stage: str) -> str:
+    for known in STAGES:
+        if stage.lower() == known.lower():
+            return known
+    raise ApiError("invalid_parameter_value", f"Invalid Model Version stage: {stage}. Value must be one of {', '.join(STAGES)}.")
 
 
-def search_versions(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    items = [_model_version(call, raw) for raw in Model._get_collection().find({"registered_model": {"$exists": True}, **writable(call)})]
-    items = _filtered(items, request, default_order=["name", "version DESC"])
-    return page_of(items, request, "model_versions", str(call.config.get("auth.token_secret")))
-
-
-def update_version(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    _change_version(call, request, lambda model: setattr(model, "comment", request.get("description", "")))
-    return get_version(call, request)
-
-
-def delete_version(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    raw = _version(call, request["name"], request["version"])
-    Model._get_collection().delete_one({"_id": raw["_id"], **writable(call)})
-    return {}
-
-
-def set_version_tag(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    _change_version(call, request, lambda model: setattr(model, "properties", _tags(model.properties, [request])))
-    return {}
-
-
-def get_download_uri(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    return {"artifact_uri": _version(call, request["name"], request["version"]).get("uri", "")}
-
-
-def _registered(call: Call, name: str, required: bool = True) -> dict[str, Any] | None:
+def find_registered(call: Call, name: str, required: bool = True) -> dict[str, Any] | None:
     raw = RegisteredModel._get_collection().find_one({"name": name, **writable(call)})
     if raw is None and required:
         raise ApiError("resource_does_not_exist", f"Registered Model with name={name} not found")
     return raw
 
 
-def _version(call: Call, name: str, version: Any) -> dict[str, Any]:
+def find_version(call: Call, name: str, version: Any) -> dict[str, Any]:
     try:
         number = int(version)
     except (TypeError, ValueError):
-        raise ApiError("invalid_parameter_value", f"Model version must be an integer, got {version!r}") from None
+        raise ApiError("invalid_parameter_value", f"Parameter 'version' must be an integer, got '{version}'.") from None
     raw = Model._get_collection().find_one({"registered_model": name, "version": number, **writable(call)})
     if raw is None:
         raise ApiError("resource_does_not_exist", f"Model Version (name={name}, version={number}) not found")
     return raw
 
 
-def _change(call: Call, name: str, change) -> None:
-    raw = _registered(call, name)
+def change_registered(call: Call, name: str, change) -> RegisteredModel:
+    raw = find_registered(call, name)
 
     def stamped(model: RegisteredModel) -> None:
         change(model)
         model.last_update = utcnow()
 
-    modify(RegisteredModel, {"_id": raw["_id"], **writable(call)}, stamped)
+    model, _ = modify(RegisteredModel, {"_id": raw["_id"], **writable(call)}, stamped)
+    if model is None:
+        raise ApiError("resource_does_not_exist", f"Registered Model with name={name} not found")
+    return model
 
 
-def _change_version(call: Call, request: dict[str, Any], change) -> None:
-    raw = _version(call, request["name"], request["version"])
-
-    def stamped(model: Model) -> None:
-        change(model)
-        model.last_update = utcnow()
-
-    modify(Model, {"_id": raw["_id"], **writable(call)}, stamped)
-
-
-def _tags(current: dict[str, Any] | None, tags: list[dict[str, Any]]) -> dict[str, Any]:
+def merged_tags(current: dict[str, Any] | None, tags: list[dict[str, Any]]) -> dict[str, Any]:
     merged = dict(current or {})
     for tag in tags:
         merged[escape_key(tag["key"])] = {"key": tag["key"], "value": str(tag.get("value", ""))}
     return merged
 
 
-def _filtered(items: list[dict[str, Any]], request: dict[str, Any], default_order: list[str]) -> list[dict[str, Any]]:
+def filtered(items: list[dict[str, Any]], request: dict[str, Any], default_order: list[str]) -> list[dict[str, Any]]:
     """Filter and order with runs/search's grammar, over {info: attributes, data: {tags}} views."""
-    views = [{"info": item, "data": {"tags": item.get("tags", [])}, "item": item} for item in items]
+    views = [{"info": {**item, "source_path": item.get("source"), "version_number": _number(item)}, "data": {"tags": item.get("tags", [])}, "item": item}
+             for item in items]  # fmt: skip
     for predicate in parse_filter(request.get("filter") or ""):
         views = [view for view in views if predicate(view)]
     return [view["item"] for view in order(views, request.get("order_by") or default_order)]
 
 
-def _registered_model(call: Call, raw: dict[str, Any]) -> dict[str, Any]:
-    latest = Model._get_collection().find_one({"registered_model": raw["name"], **writable(call)}, sort=[("version", -1)])
+def _number(item: dict[str, Any]) -> int | None:
+    return int(item["version"]) if str(item.get("version", "")).isdigit() else None
+
+
+def latest_by_stage(call: Call, raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The newest version in each stage the registered model's versions are in."""
+    latest: dict[str, dict[str, Any]] = {}
+    stages = raw.get("versions") or {}
+    for version in Model._get_collection().find({"registered_model": raw["name"], **writable(call)}, sort=[("version", -1)]):
+        latest.setdefault((stages.get(str(version.get("version"))) or {}).get("stage") or "None", version)
+    return latest
+
+
+def registered_model(call: Call, raw: dict[str, Any]) -> dict[str, Any]:
     result = {
         "name": raw["name"],
         "creation_timestamp": shapes.millis(raw.get("created")),
@@ -215,13 +205,16 @@ def _registered_model(call: Call, raw: dict[str, Any]) -> dict[str, Any]:
     for key, value in (("tags", tags), ("aliases", aliases)):
         if value:
             result[key] = value
+    latest = sorted(latest_by_stage(call, raw).values(), key=lambda version: version.get("version") or 0)
     if latest:
-        result["latest_versions"] = [_model_version(call, latest)]
+        result["latest_versions"] = [model_version(call, version, raw) for version in latest]
     return result
 
 
-def _model_version(call: Call, raw: dict[str, Any]) -> dict[str, Any]:
-    registered = RegisteredModel._get_collection().find_one({"name": raw["registered_model"], **writable(call)}) or {}
+def model_version(call: Call, raw: dict[str, Any], registered: dict[str, Any] | None = None) -> dict[str, Any]:
+    if registered is None:
+        registered = find_registered(call, raw["registered_model"], required=False) or {}
+    known = (registered.get("versions") or {}).get(str(raw["version"])) or {}
     aliases = [a["alias"] for a in (registered.get("aliases") or {}).values() if a["version"] == raw["version"]]
     result = {
         "name": raw["registered_model"],
@@ -229,14 +222,17 @@ def _model_version(call: Call, raw: dict[str, Any]) -> dict[str, Any]:
         "creation_timestamp": shapes.millis(raw.get("created")),
         "last_updated_timestamp": shapes.millis(raw.get("last_update")),
         "user_id": raw.get("user", ""),
-        "current_stage": "None",
+        "current_stage": known.get("stage") or "None",
         "description": raw.get("comment", ""),
-        "source": raw.get("uri", ""),
+        "source": known.get("source") or raw.get("uri", ""),
         "status": "READY",
         "regista_model_id": raw["_id"],
     }
     if raw.get("task"):
         result["run_id"] = raw["task"]
+    for field in ("run_link", "model_id"):
+        if known.get(field):
+            result[field] = known[field]
     tags = shapes.key_values(raw.get("properties"))
     if tags:
         result["tags"] = tags

@@ -12,8 +12,8 @@ from regista.services.common.keys import escape_key
 from regista.services.common.tenancy import writable
 from regista.services.common.values import new_id, utcnow
 from regista.services.events import scalars
-from regista.services.mlflow import shapes
-from regista.services.mlflow.common import check_key, find_experiment, find_run, run_id_of
+from regista.services.mlflow import logged_models, run_records, shapes, uris
+from regista.services.mlflow.common import check_experiment_active, check_key, find_experiment, find_run, run_id_of
 from regista.services.tasks.documents import Task, TaskStatus
 
 MAX_PARAM_LENGTH = 6000
@@ -25,6 +25,7 @@ _FINAL = {TaskStatus.completed, TaskStatus.failed, TaskStatus.stopped}
 
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     experiment = find_experiment(call, request.get("experiment_id") or "0")
+    check_experiment_active(experiment)
     tags = {t["key"]: t.get("value", "") for t in request.get("tags", [])}
     name = request.get("run_name") or tags.get(shapes.RUN_NAME_TAG) or f"run-{new_id()[:8]}"
     tags[shapes.RUN_NAME_TAG] = name
@@ -37,11 +38,15 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         started=started, last_update=utcnow(), properties=_properties({}, tags),
     )  # fmt: skip
     task.save(force_insert=True)
-    return {"run": shapes.run(Task._get_collection().find_one({"_id": task.id}))}
+    # MLflow shows the user the client names (its mlflow.user tag, or "unknown"); the task stays the caller's.
+    artifact_uri = uris.append_path(shapes.artifact_location(experiment), task.id, "artifacts")
+    record = run_records.create(call, task.id, experiment["_id"], artifact_uri)
+    return {"run": shapes.run(Task._get_collection().find_one({"_id": task.id}), record)}
 
 
 def get(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    return {"run": shapes.run(find_run(call, run_id_of(request)))}
+    raw = find_run(call, run_id_of(request))
+    return {"run": shapes.run(raw, run_records.record_of(call, raw["_id"]))}
 
 
 def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +63,8 @@ def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
             task.properties = _properties(task.properties, {shapes.RUN_NAME_TAG: request["run_name"]})
         task.last_update = utcnow()
 
-    return {"run_info": shapes.run_info(_modify_run(call, run_id_of(request), change, allow_deleted=True))}
+    task = _modify_run(call, run_id_of(request), change, allow_deleted=True)
+    return {"run_info": shapes.run_info(task, run_records.record_of(call, task["_id"]))}
 
 
 def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +76,10 @@ def restore(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def log_metric(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    _append_metrics(call, run_id_of(request), [_point(request)])
+    run_id = run_id_of(request)
+    point = _point(request)
+    _append_metrics(call, run_id, [point])
+    logged_models.record_metrics(call, run_id, [(request, point)])
     return {}
 
 
@@ -113,6 +122,7 @@ def log_batch(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         _log(call, run_id, params=parts["params"], tags=parts["tags"])
     if points or not (parts["params"] or parts["tags"]):
         _append_metrics(call, run_id, points)
+    logged_models.record_metrics(call, run_id, list(zip(parts["metrics"], points)))
     return {}
 
 
@@ -166,12 +176,12 @@ def _properties(current: dict[str, Any] | None, tags: dict[str, str]) -> dict[st
 def _append_metrics(call: Call, run_id: str, points: list[scalars.Point]) -> None:
     """Metrics into the scalar store, refused for a deleted run; one read and one write of the run."""
     if not points:
-        _require_active(find_run(call, run_id).get("system_tags"), run_id)
-    elif not scalars.append(call.company, run_id, points, lambda task: _require_active(task.system_tags, run_id)):
+        require_active(find_run(call, run_id).get("system_tags"), run_id)
+    elif not scalars.append(call.company, run_id, points, lambda task: require_active(task.system_tags, run_id)):
         raise ApiError("resource_does_not_exist", f"Run with id={run_id} not found")
 
 
-def _require_active(system_tags: list[str] | None, run_id: str) -> None:
+def require_active(system_tags: list[str] | None, run_id: str) -> None:
     if shapes.ARCHIVED in (system_tags or []):
         raise ApiError("invalid_parameter_value", f"The run {run_id} must be in the 'active' state. Current state is deleted.")
 
@@ -179,7 +189,7 @@ def _require_active(system_tags: list[str] | None, run_id: str) -> None:
 def _modify_run(call: Call, run_id: str, change, allow_deleted: bool = False) -> dict[str, Any]:
     def checked(task: Task) -> None:
         if not allow_deleted:
-            _require_active(task.system_tags, run_id)
+            require_active(task.system_tags, run_id)
         change(task)
 
     task, _ = modify(Task, {"_id": run_id, **writable(call)}, checked)

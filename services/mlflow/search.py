@@ -3,7 +3,8 @@
 Grammar: clauses joined by AND; a clause is `<entity> <op> <value>`, the entity `metrics.<key>`,
 `params.<key>`, `tags.<key>` or an attribute (`attributes.status`, `run_name`, `start_time`, ...), keys
 optionally in backquotes or double quotes; ops =, !=, <, <=, >, >= for metrics and numeric attributes,
-=, !=, LIKE, ILIKE for strings, IN / NOT IN for run ids.
+=, !=, LIKE, ILIKE for strings, IN / NOT IN for run ids; `IS NULL` / `IS NOT NULL` (no value) ask
+whether a tag or param is set at all (MLflow 3's UI filters experiments by a tag's absence).
 """
 
 from __future__ import annotations
@@ -14,25 +15,30 @@ from typing import Any, Callable
 from regista.server.call import Call
 from regista.server.errors import ApiError
 from regista.services.common.tenancy import writable
-from regista.services.mlflow import shapes
-from regista.services.mlflow.common import find_experiment
-from regista.services.mlflow.experiments import page_of
+from regista.services.mlflow import run_records, shapes
+from regista.services.mlflow.common import find_experiment, page_of
 from regista.services.tasks.documents import Task
 
 _ENTITY = re.compile(r"""\s*((?:[A-Za-z_]+\.)?(?:`[^`]+`|"[^"]+"|[\w.\-:/]+))""")
-_OP = re.compile(r"\s*(!=|<=|>=|=|<|>|not\s+in\b|in\b|ilike\b|like\b)", re.IGNORECASE)
+_OP = re.compile(r"\s*(!=|<=|>=|=|<|>|not\s+in\b|in\b|ilike\b|like\b|is\s+not\s+null\b|is\s+null\b)", re.IGNORECASE)
+_NULL_OPS = ("IS NULL", "IS NOT NULL")
 _VALUE = re.compile(r"""\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\([^)]*\)|-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)""")
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
-NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
-STRING_ATTRIBUTES = {"status", "run_name", "run_id", "user_id", "artifact_uri", "lifecycle_stage", "experiment_id"}
+NUMERIC_ATTRIBUTES = {"start_time", "end_time", "creation_time", "last_update_time", "creation_timestamp", "last_updated_timestamp",
+                      "version_number"}
+STRING_ATTRIBUTES = {"status", "run_name", "run_id", "user_id", "artifact_uri", "lifecycle_stage", "experiment_id",
+                     "model_id", "model_type", "source_run_id", "source_path", "run_link"}  # fmt: skip
 # Registered models and model versions are searched with the same grammar, over these attributes.
 REGISTRY_ATTRIBUTES = {"name", "version", "source"}
+PROMPT_TAG = "mlflow.prompt.is_prompt"
 
 
 def search(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     experiment_ids = [find_experiment(call, e)["_id"] for e in request.get("experiment_ids", [])]
     query = {**writable(call), "project": {"$in": experiment_ids}} if experiment_ids else writable(call)
-    runs = [shapes.run(raw) for raw in Task._get_collection().find(query)]
+    tasks = list(Task._get_collection().find(query))
+    records = run_records.records_for(call, (raw["_id"] for raw in tasks))
+    runs = [shapes.run(raw, records.get(raw["_id"])) for raw in tasks]
     view = request.get("run_view_type", "ACTIVE_ONLY")
     runs = [r for r in runs if view == "ALL" or (r["info"]["lifecycle_stage"] == "active") == (view == "ACTIVE_ONLY")]
     for predicate in parse_filter(request.get("filter") or ""):
@@ -44,25 +50,30 @@ def search(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 def parse_filter(text: str) -> list[Callable[[dict[str, Any]], bool]]:
     predicates, position, text = [], 0, text.strip()
     while position < len(text):
-        entity, op, value = _ENTITY.match(text, position), None, None
-        if entity:
-            op = _OP.match(text, entity.end())
-        if op:
-            value = _VALUE.match(text, op.end())
-        if not value:
-            raise ApiError(
-                "invalid_parameter_value", f"Invalid filter {text!r} at position {position}: expected '<entity> <comparator> <value>'"
-            )
-        raw = value.group(1)
-        kind = "str" if raw[0] in "'\"" else "list" if raw[0] == "(" else "num"
-        predicates.append(_predicate(entity.group(1), op.group(1), (kind, raw)))
-        position = value.end()
+        predicate, position = _clause(text, position)
+        predicates.append(predicate)
         if position < len(text):
             joint = _AND.match(text, position)
             if not joint:
                 raise ApiError("invalid_parameter_value", f"Invalid filter {text!r}: clauses are joined by AND")
             position = joint.end()
     return predicates
+
+
+def _clause(text: str, position: int) -> tuple[Callable[[dict[str, Any]], bool], int]:
+    """The clause starting at `position` as a predicate, and where it ends."""
+    entity = _ENTITY.match(text, position)
+    op = _OP.match(text, entity.end()) if entity else None
+    if op and " ".join(op.group(1).upper().split()) in _NULL_OPS:
+        return _null_predicate(entity.group(1), op.group(1)), op.end()
+    value = _VALUE.match(text, op.end()) if op else None
+    if not value:
+        raise ApiError(
+            "invalid_parameter_value", f"Invalid filter {text!r} at position {position}: expected '<entity> <comparator> <value>'"
+        )
+    raw = value.group(1)
+    kind = "str" if raw[0] in "'\"" else "list" if raw[0] == "(" else "num"
+    return _predicate(entity.group(1), op.group(1), (kind, raw)), value.end()
 
 
 def order(runs: list[dict[str, Any]], order_by: list[str]) -> list[dict[str, Any]]:
@@ -121,9 +132,21 @@ def _predicate(entity: str, op: str, value_token: tuple[str, str]) -> Callable[[
         return lambda run: (v := _value_of(run, kind, key)) is not None and pattern.match(str(v)) is not None
     if op not in ("=", "!="):
         raise ApiError("invalid_parameter_value", f"{op} is not supported for {entity}: use =, !=, LIKE or ILIKE")
-    if op == "!=":  # a missing tag or param is "not equal" too (the 3.x client's default prompt filter needs it)
-        return lambda run: (v := _value_of(run, kind, key)) is None and kind != "attributes" or (v is not None and str(v) != target)
+    if op == "!=":
+        # A missing tag or param matches nothing (MLflow compares stored values), except the prompt marker:
+        # without it a registered model is no prompt (the 3.x client's default filter).
+        if kind == "tags" and key == PROMPT_TAG:
+            return lambda run: (v := _value_of(run, kind, key)) is None or str(v) != target
+        return lambda run: (v := _value_of(run, kind, key)) is not None and str(v) != target
     return lambda run: (v := _value_of(run, kind, key)) is not None and str(v) == target
+
+
+def _null_predicate(entity: str, op: str) -> Callable[[dict[str, Any]], bool]:
+    kind, key = _entity(entity)
+    op = " ".join(op.upper().split())
+    if kind not in ("tags", "params"):
+        raise ApiError("invalid_parameter_value", f"{op} is only supported for tags and params, not for '{kind}' '{key}'")
+    return lambda run: (_value_of(run, kind, key) is None) == (op == "IS NULL")
 
 
 _COMPARE = {

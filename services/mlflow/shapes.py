@@ -13,6 +13,7 @@ from regista.services.tasks.documents import TaskStatus
 ARCHIVED = "archived"  # the system tag of deleted (restorable) experiments and runs
 PARAMS_SECTION = "General"
 RUN_NAME_TAG = "mlflow.runName"
+USER_TAG = "mlflow.user"
 STATUS_TO_MLFLOW = {
     TaskStatus.created: "SCHEDULED", TaskStatus.queued: "SCHEDULED", TaskStatus.in_progress: "RUNNING",
     TaskStatus.completed: "FINISHED", TaskStatus.published: "FINISHED", TaskStatus.closed: "FINISHED",
@@ -42,11 +43,22 @@ def key_values(properties: dict[str, Any] | None) -> list[dict[str, str]]:
     return [{"key": item["key"], "value": item.get("value", "")} for item in (properties or {}).values()]
 
 
+def artifact_location(raw: dict[str, Any]) -> str:
+    """An experiment's artifact root: the one its creator gave (kept as the project's default output
+    destination, where ClearML's tasks of the project upload too), else under Regista's artifact proxy,
+    in a folder named by the experiment's MLflow id ("0" for the Default experiment, as in MLflow)."""
+    given = raw.get("default_output_destination")
+    if given:
+        return given
+    folder = "0" if raw.get("name") == "Default" and not raw.get("parent") else raw["_id"]
+    return f"mlflow-artifacts:/{folder}"
+
+
 def experiment(raw: dict[str, Any]) -> dict[str, Any]:
     result = {
         "experiment_id": raw["_id"],
         "name": raw["name"],
-        "artifact_location": f"mlflow-artifacts:/{raw['_id']}",
+        "artifact_location": artifact_location(raw),
         "lifecycle_stage": lifecycle(raw),
         "creation_time": millis(raw.get("created")),
         "last_update_time": millis(raw.get("last_update") or raw.get("created")),
@@ -57,16 +69,23 @@ def experiment(raw: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def run_info(raw: dict[str, Any]) -> dict[str, Any]:
+def run_info(raw: dict[str, Any], record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A task as MLflow's run info; `record` is its RunRecord (None for a task made by ClearML).
+
+    `user_id` is the run's mlflow.user tag, as the MLflow client fills it in: "unknown" without one (what
+    the client sends then), the Regista user for a task made by ClearML. The request's free-text user_id is
+    not kept: a client could name anyone there, another company's user too.
+    """
+    record = record or {}
     info = {
         "run_id": raw["_id"],
         "run_uuid": raw["_id"],
         "run_name": raw.get("name", ""),
         "experiment_id": raw.get("project") or "",
-        "user_id": raw.get("user", ""),
+        "user_id": tag_values(raw).get(USER_TAG) or ("unknown" if record else raw.get("user", "")),
         "status": STATUS_TO_MLFLOW.get(raw.get("status"), "RUNNING"),
         "start_time": millis(raw.get("started") or raw.get("created")),
-        "artifact_uri": f"mlflow-artifacts:/{raw.get('project')}/{raw['_id']}/artifacts",
+        "artifact_uri": record.get("artifact_uri") or default_artifact_uri(raw),
         "lifecycle_stage": lifecycle(raw),
     }
     end = millis(raw.get("completed"))
@@ -75,7 +94,12 @@ def run_info(raw: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
-def run(raw: dict[str, Any]) -> dict[str, Any]:
+def default_artifact_uri(raw: dict[str, Any]) -> str:
+    """The artifact root of a run that has no RunRecord (a task made by ClearML): below its project's id."""
+    return f"mlflow-artifacts:/{raw.get('project')}/{raw['_id']}/artifacts"
+
+
+def run(raw: dict[str, Any], record: dict[str, Any] | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {}
     metrics = [
         {"key": metric_key(m["metric"], m["variant"]), "value": wire_value(m["value"]), "timestamp": m["timestamp"], "step": m["iter"]}
@@ -89,7 +113,13 @@ def run(raw: dict[str, Any]) -> dict[str, Any]:
     for name, values in (("metrics", metrics), ("params", params), ("tags", tags)):
         if values:
             data[name] = sorted(values, key=lambda item: item["key"])
-    return {"info": run_info(raw), "data": data, "inputs": {}, "outputs": {}}
+    inputs: dict[str, Any] = {}
+    if record and record.get("dataset_inputs"):
+        inputs["dataset_inputs"] = record["dataset_inputs"]
+    if record and record.get("model_inputs"):
+        inputs["model_inputs"] = record["model_inputs"]
+    outputs = {"model_outputs": record["model_outputs"]} if record and record.get("model_outputs") else {}
+    return {"info": run_info(raw, record), "data": data, "inputs": inputs, "outputs": outputs}
 
 
 def wire_value(value: float) -> float | str:

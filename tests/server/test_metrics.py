@@ -51,7 +51,7 @@ def test_metrics_count_calls_of_every_worker_and_worker_restarts(tmp_path):
 def test_metrics_can_be_switched_off_and_the_home_page_says_where_things_are(tmp_path):
     with processes.regista(tmp_path / "data", tmp_path / "server.log", workers=1, metrics__enabled="false") as server:
         assert requests.get(f"{server.url}/metrics", timeout=10).status_code == 404
-        home = requests.get(f"{server.url}/", timeout=10)
+        home = requests.get(f"{server.url}/api", timeout=10)
         assert home.status_code == 200 and home.headers["Content-Type"].startswith("text/html")
         for link in ("/api/docs", "/api/openapi.json", "/health", "CLEARML_API_HOST", "MLFLOW_TRACKING_URI"):
             assert link in home.text

@@ -50,3 +50,72 @@ def test_an_alias_to_a_malformed_version_is_refused(api, version):
     refused = post("registered-models/alias", {"name": "aliased", "alias": "best", "version": version})
     assert refused.status_code == 400 and refused.json["error_code"] == "INVALID_PARAMETER_VALUE"
     assert post("registered-models/get", {"name": "aliased"}).json["registered_model"].get("aliases", []) == []
+
+
+def test_rename_tags_stages_and_runs_that_do_not_exist(mlflow_client, api):
+    mlflow_client.create_registered_model("detector", tags={"team": "a", "old": "x"})
+    first = mlflow_client.create_model_version("detector", "runs:/nowhere/model", run_id="no-such-run")
+    assert first.run_id == "no-such-run"  # MLflow records the run as given
+    mlflow_client.create_model_version("detector", "s3://m/2")
+    mlflow_client.delete_registered_model_tag("detector", "old")
+    mlflow_client.delete_registered_model_tag("detector", "never-set")  # no error, as in MLflow
+    mlflow_client.rename_registered_model("detector", "finder")
+    with pytest.raises(MlflowException, match="Registered Model with name=detector not found"):
+        mlflow_client.get_registered_model("detector")
+    renamed = mlflow_client.get_registered_model("finder")
+    assert renamed.tags == {"team": "a"} and {v.version for v in renamed.latest_versions} == {"2"}
+    assert [m["name"] for m in api.call("models.get_all", {"uri": ["s3://m/2"]})["models"]] == ["finder"]
+    with pytest.warns(FutureWarning):
+        mlflow_client.transition_model_version_stage("finder", "1", "production")
+        assert mlflow_client.get_model_version("finder", "1").current_stage == "Production"
+        assert {v.current_stage: v.version for v in mlflow_client.get_latest_versions("finder")} == {"Production": "1", "None": "2"}
+        assert [v.version for v in mlflow_client.get_latest_versions("finder", ["None"])] == ["2"]
+        mlflow_client.transition_model_version_stage("finder", "2", "Production", archive_existing_versions=True)
+        assert mlflow_client.get_model_version("finder", "1").current_stage == "Archived"
+        with pytest.raises(MlflowException, match="Invalid Model Version stage: Nowhere"):
+            mlflow_client.transition_model_version_stage("finder", "1", "Nowhere")
+    mlflow_client.set_model_version_tag("finder", "2", "k", "v")
+    mlflow_client.delete_model_version_tag("finder", "2", "k")
+    assert mlflow_client.get_model_version("finder", "2").tags == {}
+    with pytest.raises(MlflowException, match="Parameter 'version' must be an integer, got 'two'"):
+        mlflow_client.get_model_version("finder", "two")
+
+
+def test_versions_of_copies_and_logged_models(mlflow_client):
+    mlflow_client.create_registered_model("source")
+    mlflow_client.create_model_version("source", "s3://bucket/model", run_id="r1", description="d", tags={"a": "b"})
+    mlflow_client.set_registered_model_alias("source", "champion", "1")
+    copy = mlflow_client.copy_model_version("models:/source@champion", "copies")
+    assert (copy.name, copy.version, copy.source, copy.run_id) == ("copies", "1", "models:/source/1", "r1")
+    assert mlflow_client.get_model_version_download_uri("copies", "1") == "s3://bucket/model"  # the copy's files
+    experiment_id = mlflow_client.create_experiment("registered")
+    model = mlflow_client.create_logged_model(experiment_id, source_run_id="r9")
+    mlflow_client.create_registered_model("from-model")
+    for _ in range(2):
+        version = mlflow_client.create_model_version("from-model", f"models:/{model.model_id}", model_id=model.model_id)
+    assert version.run_id == "r9"  # a logged model's run, when none is given
+    assert mlflow_client.get_model_version_download_uri("from-model", "1") == model.artifact_location
+    registrations = mlflow_client.get_logged_model(model.model_id).tags["mlflow.modelVersions"]
+    assert registrations == '[{"name": "from-model", "version": 1}, {"name": "from-model", "version": 2}]'
+    assert [(v.name, v.version) for v in mlflow_client.search_model_versions()] == [("from-model", "2"), ("from-model", "1"), ("copies", "1"), ("source", "1")]
+
+
+@pytest.mark.parametrize(
+    ("source", "run", "message"),
+    [
+        ("mlflow-artifacts:/models/../../x", True, "If supplying a source as an http, https"),
+        ("s3://bucket/a%2F..%2F..%2Fb", True, "If supplying a source as an http, https"),
+        ("/tmp/model", True, "To use a local path as a model version"),
+        ("file:///tmp/model", False, "To use a local path as a model version"),
+    ],
+)
+def test_model_version_sources_are_checked(mlflow_client, api, source, run, message):
+    run_id = mlflow_client.create_run(mlflow_client.create_experiment("sources")).info.run_id
+    mlflow_client.create_registered_model("checked")
+    body = {"name": "checked", "source": source, **({"run_id": run_id} if run else {})}
+    answer = api.client.simulate_post("/api/2.0/mlflow/model-versions/create", json=body, headers=api.headers)
+    assert answer.status_code == 400 and message in answer.json["message"]
+    fine = api.client.simulate_post("/api/2.0/mlflow/model-versions/create", json={"name": "checked", "source": "mlflow-artifacts:/models//a/", "run_id": run_id}, headers=api.headers)
+    assert fine.status_code == 200
+    remote = api.client.simulate_post("/api/2.0/mlflow/model-versions/create", json={"name": "checked", "source": "file://10.0.0.1/model"}, headers=api.headers)
+    assert remote.status_code == 400 and "is not a valid remote uri" in remote.json["message"]  # MLflow: a 500

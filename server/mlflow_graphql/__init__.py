@@ -1,0 +1,1 @@
+"""MLflow's GraphQL API for its web UI: the schema it queries, resolved through the REST handlers."""
