@@ -68,3 +68,24 @@ def db_find_one_rps(uri: str, model_id: str, seconds: float) -> float:
         return round(count / (time.perf_counter() - started), 1)
     finally:
         client.close()
+
+
+def db_round_trips(uri: str, calls: int = 500) -> dict[str, float]:
+    """One acknowledged insert and one find_one by id on the server's own database, from one pymongo
+    client: the floor under any call that stores (or reads) before it answers. Mean ms of `calls` each."""
+    client = pymongo.MongoClient(uri)
+    try:
+        collection = client.get_default_database()["bench_round_trips"]
+        ids = [f"probe-{i}" for i in range(calls)]
+        started = time.perf_counter()
+        for probe_id in ids:
+            collection.insert_one({"_id": probe_id, "task": "probe", "iters": [1], "values": [0.5]})
+        write_ms = (time.perf_counter() - started) * 1000 / calls
+        started = time.perf_counter()
+        for probe_id in ids:
+            collection.find_one({"_id": probe_id})
+        read_ms = (time.perf_counter() - started) * 1000 / calls
+        collection.drop()
+        return {"db_write_ms": round(write_ms, 3), "db_read_ms": round(read_ms, 3)}
+    finally:
+        client.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from regista.server.embedded_db import free_port
+from regista.server.embedded_db import PID_FILE, free_port
 
 # The user every benchmark request runs as (auth.fixed_users of the server under test).
 BENCH_KEY = "BENCHACCESSKEY"
@@ -35,6 +35,7 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self._log = open(log_path, "ab")
+        started = time.monotonic()
         # Its own process group, as a terminal or a supervisor runs a server: signals to the group
         # (Ctrl-C, kill -9 of a unit) reach the server and its workers, not the caller.
         self.process = subprocess.Popen(
@@ -46,6 +47,7 @@ class ServerProcess:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.tail()}")
             try:
                 if requests.request(ready_method, f"{self.url}{ready_path}", timeout=1).status_code == 200:
+                    self.ready_s = time.monotonic() - started  # from exec to the first answered call
                     return
             except requests.ConnectionError:
                 pass
@@ -53,6 +55,31 @@ class ServerProcess:
                 self.kill()
                 raise RuntimeError(f"server did not answer in 60 s:\n{self.tail()}")
             time.sleep(0.2)
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        """Peak resident memory (VmHWM) of each live process of the server, by role: the server (gunicorn's
+        master), its workers (its process group), and the embedded database (a session of its own, so that
+        a signal to the group does not reach it; found by its pid file)."""
+        found: dict[str, float] = {}
+        database_pid = _pid_in(getattr(self, "data_dir", None), PID_FILE)
+        workers = 0
+        for status in sorted(Path("/proc").glob("[0-9]*/status"), key=lambda path: int(path.parent.name)):
+            pid = int(status.parent.name)
+            try:
+                if pid != database_pid and os.getpgid(pid) != self.process.pid:
+                    continue
+                fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            except (OSError, ValueError):
+                continue  # gone meanwhile
+            peak = round(int(fields.get("VmHWM", "0 kB").split()[0]) / 1024, 1)
+            if pid == database_pid:
+                found["database"] = peak
+            elif pid == self.process.pid:
+                found["server"] = peak
+            else:
+                workers += 1
+                found[f"worker_{workers}"] = peak
+        return found
 
     def tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
@@ -83,6 +110,13 @@ class ServerProcess:
     def __exit__(self, *exc) -> None:
         if self.process.poll() is None:
             self.stop()
+
+
+def _pid_in(folder: Path | None, name: str) -> int | None:
+    try:
+        return int((Path(folder) / name).read_text().split()[0]) if folder else None
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def regista(data_dir: Path, log_path: Path, workers: int = 2, mongodb_uri: str = "", **overrides: str) -> ServerProcess:

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from bench import inprocess, mlflow_compare, processes, report, wrk
+from bench import inprocess, mlflow_compare, processes, report, scalar_scale, wrk
 from bench.seed import PROJECTS, seed_models
 
 GET_ALL_PAGE = {
@@ -39,11 +39,17 @@ class Plan:
     rounds: int  # alternating rounds of bare Falcon and debug.ping
     mlflow_calls: int  # log_metric calls of the MLflow comparison
     mlflow_batches: int  # log_batch calls of 1000 metrics
+    scalar_sizes: tuple[int, ...]  # points of the runs whose reads are timed
+    scalar_point_by_point: int  # points of the run logged one call each
+    scalar_repeats: int  # full-history reads per run (sampled reads: three times as many)
+    scalar_vs_mlflow: int = 0  # points of the run read from both Regista and mlflow server (0: none)
     workers: int = 2
 
 
-FULL = Plan(seconds=10, models=10_000, scaling_sizes=(1_000, 10_000, 100_000), rounds=3, mlflow_calls=1000, mlflow_batches=10)
-QUICK = Plan(seconds=2, models=10_000, scaling_sizes=(1_000, 5_000), rounds=2, mlflow_calls=200, mlflow_batches=3)
+FULL = Plan(seconds=10, models=10_000, scaling_sizes=(1_000, 10_000, 100_000), rounds=3, mlflow_calls=1000, mlflow_batches=10,
+            scalar_sizes=(10_000, 100_000, 1_000_000), scalar_point_by_point=10_000, scalar_repeats=5, scalar_vs_mlflow=100_000)
+QUICK = Plan(seconds=2, models=10_000, scaling_sizes=(1_000, 5_000), rounds=2, mlflow_calls=200, mlflow_batches=3,
+             scalar_sizes=(1_000, 10_000), scalar_point_by_point=300, scalar_repeats=2)  # fmt: skip
 MLFLOW_SERVER = Path(__file__).parent / ".mlflow-venv" / "bin" / "mlflow"  # made by `make bench`
 
 
@@ -62,6 +68,8 @@ def run(plan: Plan, out_dir: Path, log: Any = print, mlflow_server: Path | None 
                 scratch_dir, plan.mlflow_calls, plan.mlflow_batches, plan.seconds, mlflow_server, log
             )
         )
+        figures.update(_scalars(plan, scratch_dir, out_dir, log, mlflow_server))
+        figures["startup_s"] = _startup_s(scratch_dir, log)
     report.write(out_dir, figures, plan)
     return figures
 
@@ -120,6 +128,31 @@ def _scaling(plan: Plan, scratch: Path, out_dir: Path, log) -> dict[str, Any]:
             points[str(size)] = round(result.p50_ms, 2)
     report.plot_scaling(points, out_dir / "get_all_scaling.png")
     return {"get_all_scaling": points}
+
+
+def _scalars(plan: Plan, scratch: Path, out_dir: Path, log, mlflow_server: Path | None) -> dict[str, Any]:
+    """Reads of runs of growing size, and the memory each server process needed for them."""
+    with processes.regista(scratch / "scalars", scratch / "scalars.log", plan.workers) as server:
+        figures = scalar_scale.measure(server.url, server.auth, plan.scalar_sizes, plan.scalar_point_by_point, plan.scalar_repeats, log)
+        figures["peak_rss_mb"] = server.peak_rss_mb()
+        if plan.scalar_vs_mlflow and mlflow_server is not None:
+            log(f"full history of {plan.scalar_vs_mlflow:,} points: Regista, then mlflow server")
+            ours = scalar_scale.history_against(server.url, server.auth, plan.scalar_vs_mlflow, plan.scalar_repeats)
+            with processes.mlflow_server(mlflow_server, scratch / "mlflow-scalars", scratch / "mlflow-scalars.log") as baseline:
+                theirs = scalar_scale.history_against(baseline.url, {}, plan.scalar_vs_mlflow, plan.scalar_repeats)
+            figures["scalar_history_vs_mlflow"] = round(theirs / ours, 2)
+    report.plot_scalars(figures, out_dir / "scalar_scaling.png")
+    return figures
+
+
+def _startup_s(scratch: Path, log) -> float:
+    """`regista serve` from exec to its first answered call, the second time on one data folder (the
+    schema cache warm, the database's files there), as a restart finds it."""
+    log("start-up time")
+    data = scratch / "startup"
+    processes.regista(data, scratch / "startup.log", workers=2).stop()
+    with processes.regista(data, scratch / "startup.log", workers=2) as server:
+        return round(server.ready_s, 2)
 
 
 def _drain(server: processes.ServerProcess) -> None:

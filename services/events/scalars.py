@@ -11,14 +11,16 @@ from collections.abc import Callable
 from typing import Any
 
 from regista.server.errors import ApiError
-from regista.services.common.atomic import MAX_ATTEMPTS, modify
+from regista.services.common.atomic import MAX_ATTEMPTS
 from regista.services.common.keys import hash_key
 from regista.services.common.values import new_id, utcnow
 from regista.services.events.documents import ScalarChunk, TaskEvent
+from regista.services.events.known_tasks import KnownTasks
 from regista.services.models.documents import Model
 from regista.services.tasks.documents import Task
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+KNOWN = KnownTasks()  # this process's last writes of tasks (see known_tasks): saves a read per call
 
 
 @dataclass(frozen=True)
@@ -44,44 +46,59 @@ def decode_value(value: float | str) -> float:
 
 
 def append(
-    company: str, task_id: str, points: list[Point], check: Callable[[Task], None] | None = None, *, batch_sets_value: bool = False
+    company: str, task_id: str, points: list[Point], check: Callable[[dict[str, Any]], None] | None = None, *,
+    batch_sets_value: bool = False,
 ) -> bool:
-    """Raise the task's latest values where the points are newer, then store them (a chunk per scalar).
+    """Store the points (a chunk per scalar), then raise the task's latest values where they are newer.
 
-    `check` may refuse the task (raise) before anything is written. False when the task does not exist.
+    `check` may refuse the task (raise), given the task as stored. False when the task does not exist.
     With `batch_sets_value` (ClearML events), the newest point by time sets a scalar's value, as in
     clearml-server (a single value reported after a series becomes its value); otherwise (MLflow) the
     newest by step, then time.
-    The task is written first: a failure after it leaves latest values ahead of the stored points, never
-    an acknowledged point missing.
+
+    Two writes and, while this process wrote the task last, no read: the task is taken from KNOWN and
+    written whole on condition of its revision, so a task changed meanwhile (another writer, a delete, a
+    reset, an archive) fails the condition; then the chunks are taken back and it all runs again on the
+    task as now stored. The chunks go first: a delete or a reset writes the task and then sweeps its
+    chunks, so chunks of a write that won the task's revision are always in that sweep's reach, and no
+    scalar outlives its task or its epoch. A crash between the two writes leaves an unacknowledged point
+    without its latest value, never an acknowledged point missing.
     """
     if not points:
         return True
     series = _series(points)
     now = utcnow()
-    chunks = _chunks(company, task_id, series, now)
-
-    def change(task: Task) -> None:
+    collection = Task._get_collection()
+    raw = KNOWN.get(company, task_id)
+    for attempt in range(MAX_ATTEMPTS):
+        if raw is None:
+            raw = collection.find_one({"_id": task_id, "company": company})
+            if raw is None:
+                return False
         if check is not None:
-            check(task)
-        task.last_metrics = summarize(task.last_metrics or {}, series, batch_sets_value)
-        task.last_iteration = max(task.last_iteration or 0, max(p.iter for p in points))
-        task.last_update = now
-
-    task, _ = modify(Task, {"_id": task_id, "company": company}, change)
-    if task is None:
-        return False
-    epoch = task.metrics_epoch or 0
-    for chunk in chunks:
-        chunk["_epoch"] = epoch
-    ScalarChunk._get_collection().insert_many(chunks, ordered=False)
-    # A delete or a clear (reset) of the task writes the task, then sweeps its chunks: if one ran since our
-    # write, these chunks may have come after its sweep; remove them, so that the stored points and the
-    # task's latest values always agree and no scalar outlives its task.
-    now = Task._get_collection().find_one({"_id": task_id, "company": company}, {"_metrics_epoch": 1})
-    if now is None or (now.get("_metrics_epoch") or 0) != epoch:
+            check(raw)
+        chunks = _chunks(company, task_id, series, now)
+        for chunk in chunks:
+            chunk["_epoch"] = raw.get("_metrics_epoch") or 0
+        ScalarChunk._get_collection().insert_many(chunks, ordered=False)
+        revision = raw.get("_rev")
+        new = {
+            **raw,
+            "last_metrics": summarize(raw.get("last_metrics") or {}, series, batch_sets_value),
+            "last_iteration": max(raw.get("last_iteration") or 0, max(p.iter for p in points)),
+            "last_update": now,
+            "_rev": (revision or 0) + 1,
+        }
+        condition = {"_id": task_id, "company": company, "_rev": revision if revision is not None else {"$exists": False}}
+        if collection.replace_one(condition, new).matched_count:
+            KNOWN.put(company, task_id, new)
+            return True
         ScalarChunk._get_collection().delete_many({"_id": {"$in": [chunk["_id"] for chunk in chunks]}})
-    return True
+        KNOWN.forget(company, task_id)
+        raw = None
+        if attempt:  # the first retry is on fresh data: only a real contention backs off
+            time.sleep(random.uniform(0, 0.002 * attempt))
+    raise ApiError("update_conflict", "the task kept changing; retry the request", id=task_id)
 
 
 def append_for_model(company: str, model_id: str, points: list[Point]) -> bool:

@@ -174,10 +174,10 @@ def _properties(current: dict[str, Any] | None, tags: dict[str, str]) -> dict[st
 
 
 def _append_metrics(call: Call, run_id: str, points: list[scalars.Point]) -> None:
-    """Metrics into the scalar store, refused for a deleted run; one read and one write of the run."""
+    """Metrics into the scalar store, refused for a deleted run (scalars.append: two writes, no read)."""
     if not points:
         require_active(find_run(call, run_id).get("system_tags"), run_id)
-    elif not scalars.append(call.company, run_id, points, lambda task: require_active(task.system_tags, run_id)):
+    elif not scalars.append(call.company, run_id, points, lambda task: require_active(task.get("system_tags"), run_id)):
         raise ApiError("resource_does_not_exist", f"Run with id={run_id} not found")
 
 

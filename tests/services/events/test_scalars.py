@@ -1,4 +1,5 @@
-"""The scalar store's epochs: a clear of a task's scalars removes exactly the chunks written before it."""
+"""The scalar store: epochs (a clear of a task's scalars removes exactly the chunks written before it), and
+writes from a stale copy of the task (scalars.KNOWN), which must never undo another writer's change."""
 
 from __future__ import annotations
 
@@ -49,3 +50,42 @@ def test_delete_for_task_starts_a_new_epoch(api, task_id):
     assert stored_iters(api, task_id) == [] and api.call("tasks.get_by_id", {"task": task_id})["task"]["last_metrics"] == {}
     log(api, task_id, range(20, 22))
     assert stored_iters(api, task_id) == [20, 21]
+
+
+def latest(api, task_id: str) -> dict:
+    task = api.call("tasks.get_by_id", {"task": task_id})["task"]
+    return {(e["metric"], e["variant"]): (e["iter"], e["value"]) for v in task["last_metrics"].values() for e in v.values()}
+
+
+def test_a_write_from_a_stale_copy_rereads_the_task_and_keeps_the_other_change(api, task_id, clean_db):
+    log(api, task_id, range(3))
+    assert scalars.KNOWN.get(api.company, task_id)["_rev"] == clean_db["tasks"].find_one({"_id": task_id})["_rev"]
+    api.call("tasks.edit", {"task": task_id, "comment": "changed meanwhile"})  # the remembered copy is stale now
+    log(api, task_id, range(3, 5))
+    task = api.call("tasks.get_by_id", {"task": task_id})["task"]
+    assert task["comment"] == "changed meanwhile" and task["last_iteration"] == 4
+    assert latest(api, task_id) == {("m", "v"): (4, 4.0)}
+    assert stored_iters(api, task_id) == [0, 1, 2, 3, 4]
+    assert clean_db["scalar_chunks"].count_documents({"task": task_id}) == 2  # the refused attempt's chunk taken back
+
+
+def test_a_stale_copy_does_not_write_to_a_deleted_task(api, task_id, clean_db):
+    log(api, task_id, range(2))
+    assert scalars.KNOWN.get(api.company, task_id) is not None
+    api.call("tasks.delete", {"task": task_id, "force": True})
+    point = scalars.Point("m", "v", 9, 1.0, 1)
+    assert scalars.append(api.company, task_id, [point]) is False
+    assert clean_db["scalar_chunks"].count_documents({"task": task_id}) == 0 and scalars.KNOWN.get(api.company, task_id) is None
+
+
+def test_a_stale_copy_of_an_archived_run_is_checked_afresh(api, task_id):
+    log(api, task_id, range(2))
+    api.call("tasks.archive", {"tasks": [task_id]}, version="2.13")
+
+    def refuse_archived(task: dict) -> None:
+        if "archived" in (task.get("system_tags") or []):
+            raise RuntimeError("archived")
+
+    with pytest.raises(RuntimeError, match="archived"):
+        scalars.append(api.company, task_id, [scalars.Point("m", "v", 5, 1.0, 1)], refuse_archived)
+    assert stored_iters(api, task_id) == [0, 1]
