@@ -68,6 +68,8 @@ def append(
         return True
     series = _series(points)
     now = utcnow()
+    chunks = _chunks(company, task_id, series, now)  # the same chunks on every attempt: each takes back its own
+    last_iteration = max(p.iter for p in points)
     collection = Task._get_collection()
     raw = KNOWN.get(company, task_id)
     for attempt in range(MAX_ATTEMPTS):
@@ -77,7 +79,6 @@ def append(
                 return False
         if check is not None:
             check(raw)
-        chunks = _chunks(company, task_id, series, now)
         for chunk in chunks:
             chunk["_epoch"] = raw.get("_metrics_epoch") or 0
         ScalarChunk._get_collection().insert_many(chunks, ordered=False)
@@ -85,7 +86,7 @@ def append(
         new = {
             **raw,
             "last_metrics": summarize(raw.get("last_metrics") or {}, series, batch_sets_value),
-            "last_iteration": max(raw.get("last_iteration") or 0, max(p.iter for p in points)),
+            "last_iteration": max(raw.get("last_iteration") or 0, last_iteration),
             "last_update": now,
             "_rev": (revision or 0) + 1,
         }

@@ -64,8 +64,9 @@ def _clause(text: str, position: int) -> tuple[Callable[[dict[str, Any]], bool],
     """The clause starting at `position` as a predicate, and where it ends."""
     entity = _ENTITY.match(text, position)
     op = _OP.match(text, entity.end()) if entity else None
-    if op and " ".join(op.group(1).upper().split()) in _NULL_OPS:
-        return _null_predicate(entity.group(1), op.group(1)), op.end()
+    comparator = " ".join(op.group(1).upper().split()) if op else ""  # `is  not null` -> "IS NOT NULL"
+    if comparator in _NULL_OPS:
+        return _null_predicate(entity.group(1), comparator), op.end()
     value = _VALUE.match(text, op.end()) if op else None
     if not value:
         raise ApiError(
@@ -73,7 +74,7 @@ def _clause(text: str, position: int) -> tuple[Callable[[dict[str, Any]], bool],
         )
     raw = value.group(1)
     kind = "str" if raw[0] in "'\"" else "list" if raw[0] == "(" else "num"
-    return _predicate(entity.group(1), op.group(1), (kind, raw)), value.end()
+    return _predicate(entity.group(1), comparator, (kind, raw)), value.end()
 
 
 def order(runs: list[dict[str, Any]], order_by: list[str]) -> list[dict[str, Any]]:
@@ -110,7 +111,6 @@ def _value_of(run: dict[str, Any], kind: str, key: str) -> Any:
 
 def _predicate(entity: str, op: str, value_token: tuple[str, str]) -> Callable[[dict[str, Any]], bool]:
     kind, key = _entity(entity)
-    op = " ".join(op.upper().split())
     numeric = kind == "metrics" or (kind == "attributes" and key in NUMERIC_ATTRIBUTES)
     token_kind, raw = value_token
     if op in ("IN", "NOT IN"):
@@ -143,7 +143,6 @@ def _predicate(entity: str, op: str, value_token: tuple[str, str]) -> Callable[[
 
 def _null_predicate(entity: str, op: str) -> Callable[[dict[str, Any]], bool]:
     kind, key = _entity(entity)
-    op = " ".join(op.upper().split())
     if kind not in ("tags", "params"):
         raise ApiError("invalid_parameter_value", f"{op} is only supported for tags and params, not for '{kind}' '{key}'")
     return lambda run: (_value_of(run, kind, key) is None) == (op == "IS NULL")
