@@ -6,11 +6,12 @@ from regista.services.common.documents import PlainDataField, RevisionedDocument
 
 
 class ScalarChunk(RevisionedDocument):
-    """The points of one scalar (task, metric, variant) reported in one call, never updated.
+    """The points of one scalar (task, metric, variant) reported in one call (level 0), never updated.
 
     An append-only layout: a batch of a thousand points of one metric is one insert, a single point is one
-    small document, and nothing is read back to write (no read-modify-write of buckets). History reads
-    gather a scalar's chunks through the (task, metric, variant) index.
+    small document, and nothing is read back to write (no read-modify-write of buckets). Compaction later
+    folds a scalar's chunks into few large ones (level 1) under an overview (level 2): see series_store.
+    Reads gather a scalar's chunks through the (task, metric, variant) index.
     """
 
     meta = {"collection": "scalar_chunks", "strict": False, "indexes": [("task", "metric", "variant", "first_iter")]}
@@ -20,7 +21,9 @@ class ScalarChunk(RevisionedDocument):
     task = StringField(required=True)
     metric = StringField(required=True)
     variant = StringField(required=True)
+    level = IntField(default=0)  # series_store.RAW, COMPACTED or OVERVIEW
     first_iter = IntField()
+    last_iter = IntField()
     iters = ListField(IntField())
     # Floats, or "NaN" / "Infinity" / "-Infinity": the embedded database's JSON storage has no non-finite numbers.
     values = ListField()

@@ -14,12 +14,14 @@ from regista.server.errors import ApiError
 from regista.services.common.atomic import MAX_ATTEMPTS
 from regista.services.common.keys import hash_key
 from regista.services.common.values import new_id, utcnow
+from regista.services.events import series_store
+from regista.services.events.compaction import COMPACTOR
 from regista.services.events.documents import ScalarChunk, TaskEvent
 from regista.services.events.known_tasks import KnownTasks
+from regista.services.events.series_store import COMPACTED, RAW, decode_value, encode_value
 from regista.services.models.documents import Model
 from regista.services.tasks.documents import Task
 
-_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 KNOWN = KnownTasks()  # this process's last writes of tasks (see known_tasks): saves a read per call
 
 
@@ -31,18 +33,6 @@ class Point:
     value: float
     timestamp: int  # ms
     x_axis_label: str | None = None  # ClearML: the label of the x axis the scalar is plotted against
-
-
-def encode_value(value: float) -> float | str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
-
-
-def decode_value(value: float | str) -> float:
-    return _NON_FINITE[value] if isinstance(value, str) else float(value)
 
 
 def append(
@@ -93,6 +83,7 @@ def append(
         condition = {"_id": task_id, "company": company, "_rev": revision if revision is not None else {"$exists": False}}
         if collection.replace_one(condition, new).matched_count:
             KNOWN.put(company, task_id, new)
+            COMPACTOR.wrote(task_id, {key: len(group) for key, group in series.items()})
             return True
         ScalarChunk._get_collection().delete_many({"_id": {"$in": [chunk["_id"] for chunk in chunks]}})
         KNOWN.forget(company, task_id)
@@ -130,6 +121,7 @@ def append_for_model(company: str, model_id: str, points: list[Point]) -> bool:
     else:
         raise ApiError("update_conflict", "the model kept changing; retry the request", id=model_id)
     ScalarChunk._get_collection().insert_many(_chunks(company, model_id, series, now), ordered=False)
+    COMPACTOR.wrote(model_id, {key: len(group) for key, group in series.items()})
     return True
 
 
@@ -187,7 +179,7 @@ def _chunks(company: str, task_id: str, series: dict[tuple[str, str], list[Point
     return [
         ScalarChunk(
             id=new_id(), company=company, task=task_id, metric=metric, variant=variant,
-            first_iter=min(p.iter for p in group), iters=[p.iter for p in group],
+            level=RAW, first_iter=min(p.iter for p in group), last_iter=max(p.iter for p in group), iters=[p.iter for p in group],
             values=[encode_value(p.value) for p in group], timestamps=[p.timestamp for p in group], created=now,
         ).to_mongo()
         for (metric, variant), group in series.items()
@@ -211,33 +203,38 @@ def drop_earlier_epochs(company: str, task_id: str, epoch: int) -> int:
 
 def history(task_id: str, metric: str, variant: str) -> list[tuple[int, float, int]]:
     """(iter, value, timestamp) of one scalar, every point, ordered by iteration then time (MLflow)."""
+    stored = series_store.read(task_id, {metric: [variant]}).get((metric, variant), series_store.Stored())
     points = []
-    for chunk in ScalarChunk._get_collection().find({"task": task_id, "metric": metric, "variant": variant}):
+    for chunk in stored.chunks:
         points.extend(zip(chunk["iters"], map(decode_value, chunk["values"]), chunk["timestamps"]))
     points.sort(key=lambda p: (p[0], p[2]))
+    COMPACTOR.read(task_id, metric, variant, stored.raw_chunks, stored.raw_points)
     return points
+
+
+def history_exists(task_id: str, metric: str, variant: str) -> bool:
+    return ScalarChunk._get_collection().find_one({"task": task_id, "metric": metric, "variant": variant}, {"_id": 1}) is not None
 
 
 def series_of(task_id: str, metrics: dict[str, list[str]] | None = None) -> dict[tuple[str, str], list[tuple[int, float, int]]]:
     """Every scalar of a task (or only `metrics`: {metric: variants, none or empty for all}) as ClearML shows
     them: one point per iteration, the last written (a re-reported iteration replaces the earlier point),
-    ordered by iteration. One query."""
-    query: dict[str, Any] = {"task": task_id}
-    if metrics:
-        query["$or"] = [{"metric": m, **({"variant": {"$in": list(v)}} if v else {})} for m, v in metrics.items()]
-    latest: dict[tuple[str, str], dict[int, tuple[Any, int, int, float]]] = defaultdict(dict)
-    fields = {"_id": 0, "metric": 1, "variant": 1, "iters": 1, "values": 1, "timestamps": 1, "created": 1}
-    for chunk in ScalarChunk._get_collection().find(query, fields):
-        points = latest[(chunk["metric"], chunk["variant"])]
-        written = chunk.get("created")
-        for position, (iteration, value, timestamp) in enumerate(zip(chunk["iters"], chunk["values"], chunk["timestamps"])):
-            order = (written, timestamp, position)
-            if iteration not in points or order >= points[iteration][:3]:
-                points[iteration] = (written, timestamp, position, value)
-    return {
-        key: [(iteration, decode_value(found[3]), found[1]) for iteration, found in sorted(points.items())]
-        for key, points in sorted(latest.items())
-    }
+    ordered by iteration."""
+    result = {}
+    for (metric, variant), stored in sorted(series_store.read(task_id, metrics).items()):
+        latest: dict[int, tuple[Any, ...]] = {}
+        for chunk in stored.chunks:
+            written, compacted = chunk.get("created"), chunk.get("level") == COMPACTED
+            for position, (iteration, value, timestamp) in enumerate(zip(chunk["iters"], chunk["values"], chunk["timestamps"])):
+                # Last written wins: by the write's time, then the point's; a compacted chunk keeps its
+                # points of one iteration in the order they were written, so there its position decides.
+                order = (written, position) if compacted else (written, timestamp, position)
+                if iteration not in latest or order >= latest[iteration][0]:
+                    latest[iteration] = (order, value, timestamp)
+        if latest:
+            result[(metric, variant)] = [(i, decode_value(found[1]), found[2]) for i, found in sorted(latest.items())]
+        COMPACTOR.read(task_id, metric, variant, stored.raw_chunks, stored.raw_points)
+    return result
 
 
 def latest_values(task: dict[str, Any]) -> list[dict[str, Any]]:

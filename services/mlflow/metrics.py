@@ -9,8 +9,7 @@ from typing import Any
 
 from regista.server.call import Call
 from regista.server.errors import ApiError
-from regista.services.common import scroll
-from regista.services.events import scalars
+from regista.services.events import scalars, series_pages, state
 from regista.services.mlflow.common import find_run, run_id_of
 from regista.services.mlflow.shapes import wire_value
 
@@ -18,19 +17,42 @@ MAX_HISTORY_PAGE = 25000
 
 
 def get_history(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    """A page of a metric's points in MLflow's order. The page token says where the last page ended (its
+    last point's order, and how many points of exactly that order it held), so each page reads only the
+    chunks that reach into it, whatever the page's offset into a long run."""
     run_id, key = run_id_of(request), request["metric_key"]
-    points = _points(call, run_id, key)
-    secret = str(call.config.get("auth.token_secret"))
-    fingerprint = scroll.query_fingerprint({"run": run_id, "key": key})
-    start = scroll.decode(secret, request["page_token"], fingerprint) if request.get("page_token") else 0
+    task_id = find_run(call, run_id)["_id"]
     limit = int(request.get("max_results") or MAX_HISTORY_PAGE)
-    page = points[start : start + limit]
+    if request.get("page_token"):
+        position = state.decode(call, request["page_token"], ("metric_history",))
+        if position["run"] != task_id or position["key"] != key:
+            raise ApiError("invalid_parameter_value", "The page token belongs to another metric.")
+        series, after = tuple(position["series"]), _after(position["after"])
+    else:
+        series, after = _series_of(task_id, key), None
+    page, more = series_pages.history_page(task_id, *series, after, limit)
     result: dict[str, Any] = {}
     if page:
         result["metrics"] = [{"key": key, "value": wire_value(v), "timestamp": ts, "step": step} for step, v, ts in page]
-    if start + limit < len(points):
-        result["next_page_token"] = scroll.encode(secret, start + limit, fingerprint)
+    if more:
+        last = series_pages.order(page[-1])
+        returned = sum(series_pages.order(p) == last for p in page) + (after[4] if after and tuple(after[:4]) == last else 0)
+        position = {"run": task_id, "key": key, "series": list(series), "after": [*last[:3], scalars.encode_value(last[3]), returned]}
+        result["next_page_token"] = state.encode(call, "metric_history", position)
     return result
+
+
+def _after(stored: list[Any]) -> tuple[Any, ...]:
+    step, timestamp, nan, value, returned = stored
+    return step, timestamp, nan, scalars.decode_value(value), returned
+
+
+def _series_of(task_id: str, key: str) -> tuple[str, str]:
+    """The scalar an MLflow key names: (key, key), or a ClearML-style (metric, variant) seen as metric/variant."""
+    metric, _, variant = key.partition("/")
+    if variant and not scalars.history_exists(task_id, key, key) and scalars.history_exists(task_id, metric, variant):
+        return metric, variant
+    return key, key
 
 
 # MLflow's bounds of the UI's chart reads (its own wording in the errors below).
@@ -69,9 +91,14 @@ def get_history_bulk_interval(call: Call, request: dict[str, Any]) -> dict[str, 
         raise ApiError("invalid_parameter_value", "If either start step or end step are specified, both must be specified.")
     if start is not None and end < start:
         raise ApiError("invalid_parameter_value", "end_step must be greater than start_step. ")
-    histories = {run_id: _points(call, run_id, key) for run_id in run_ids}
-    if start is not None:
-        histories = {r: [p for p in h if start <= p[0] <= end] for r, h in histories.items()}
+    steps = (start, end) if start is not None else None
+    histories = {}
+    for run_id in run_ids:
+        task_id = find_run(call, run_id)["_id"]
+        metric, variant = _series_of(task_id, key)
+        source = series_pages.chart_sources(task_id, {metric: [variant]}, steps).get((metric, variant))
+        points = series_pages.candidates(source, steps) if source else []
+        histories[run_id] = [p for p in points if steps is None or start <= p[0] <= end]
     chosen = sampled_steps(histories.values(), max_results)
     metrics = []
     for run_id, history in histories.items():
@@ -115,12 +142,8 @@ def _chart_order(point: tuple[int, float, int]) -> tuple[int, int, float]:
 
 
 def _points(call: Call, run_id: str, key: str) -> list[tuple[int, float, int]]:
-    run = find_run(call, run_id)
-    points = scalars.history(run["_id"], key, key)
-    metric, _, variant = key.partition("/")
-    if not points and variant:  # a ClearML-style (metric, variant) series seen as metric/variant
-        points = scalars.history(run["_id"], metric, variant)
-    return points
+    task_id = find_run(call, run_id)["_id"]
+    return scalars.history(task_id, *_series_of(task_id, key))
 
 
 def _wire(key: str, run_id: str, point: tuple[int, float, int]) -> dict[str, Any]:

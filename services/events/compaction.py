@@ -1,0 +1,211 @@
+"""Compaction: a scalar's raw chunks folded into a few large sorted chunks, and its overview kept current.
+
+A run logged point by point stores a chunk per point; without compaction it reads a document per point
+for ever. A pass (`compact`) folds every raw chunk of a scalar into compacted chunks of at most
+CHUNK_POINTS points, then moves the overview on (see series_store for why readers never see a point
+twice or miss one). Concurrent passes on one scalar are safe: the overview's compare-and-swap lets one
+win and the others take their chunks back. A task deleted or reset during a pass is noticed after the
+swap and the pass removes what it wrote, so no scalar outlives its task or its epoch.
+
+Passes run in the background (`Compactor`): each API process queues the scalars it writes and reads,
+and a thread of its own works the queue, so no call waits for one. Nothing in the queue is needed by
+another process: a pass lost with its process is requested again by the next write or read.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+from datetime import timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from regista.services.common.values import new_id, utcnow
+from regista.services.events import overview as summary
+from regista.services.events.series_store import (
+    COMPACTED, OVERVIEW, RAW, ROW_COUNT, ROW_ID, SINGLE_VALUE_ITERATION, collection, decode_value, encode_value, overview_id,
+)  # fmt: skip
+from regista.services.models.documents import Model
+from regista.services.tasks.documents import Task
+
+log = logging.getLogger(__name__)
+CHUNK_POINTS = 10_000
+# A scalar is compacted once this many raw chunks or points of it piled up.
+TRIGGER_CHUNKS = 64
+TRIGGER_POINTS = 10_000
+# Raw chunks younger than this are left for the next pass: a write that lost its task's compare-and-swap
+# takes its chunks back within milliseconds, and folding one first would keep a point never acknowledged.
+SETTLE = timedelta(seconds=1)
+SeriesId = tuple[str, str, str]  # (task, metric, variant)
+
+
+def compact(task_id: str, metric: str, variant: str) -> bool:
+    """One pass over a scalar; False when there was nothing to fold or another pass or a sweep won."""
+    chunks = collection()
+    key = overview_id(task_id, metric, variant)
+    previous = chunks.find_one({"_id": key})
+    if previous is not None and previous["replaced"]:
+        # What the last pass replaced and did not get to delete: gone before the next overview, which no
+        # longer lists it as replaced.
+        chunks.delete_many({"_id": {"$in": previous["replaced"]}})
+    scope = {"task": task_id, "metric": metric, "variant": variant}
+    # Before the first pass everything of the scalar is read: that folds chunks from before `level` too.
+    found = [c for c in chunks.find({**scope, "level": RAW} if previous else scope) if c.get("level", RAW) == RAW]
+    epoch = previous["_epoch"] if previous else max((c.get("_epoch") or 0 for c in found), default=0)
+    settled = utcnow() - SETTLE
+    raws = [
+        c for c in found
+        if (c.get("_epoch") or 0) == epoch and c.get("first_iter") != SINGLE_VALUE_ITERATION and (c.get("created") or settled) <= settled
+    ]  # fmt: skip
+    if not raws:
+        return False
+    raws.sort(key=lambda c: (c.get("created") or settled, c["_id"]))
+    rows = list(previous["compacted"]) if previous else []
+    folded: list[dict[str, Any]] = []
+    if rows and rows[-1][ROW_COUNT] < CHUNK_POINTS:  # the last compacted chunk is topped up, not left small
+        tail = chunks.find_one({"_id": rows[-1][ROW_ID]})
+        if tail is None:
+            return False  # a sweep is removing the scalar
+        folded.append(tail)
+        rows.pop()
+    written = _compacted_chunks(folded + raws, epoch)
+    if written:
+        chunks.insert_many(written, ordered=False)
+    points = ((i, decode_value(v), t) for c in raws for i, v, t in zip(c["iters"], c["values"], c["timestamps"]))
+    current = summary.fold(summary.decode(previous["summary"], decode_value) if previous else summary.empty(), points)
+    stamp = new_id()
+    replacement = {
+        "_id": key, "company": raws[0]["company"], **scope, "level": OVERVIEW, "stamp": stamp,
+        "generation": (previous["generation"] if previous else 0) + 1,
+        "compacted": rows + [[c["_id"], c["first_iter"], c["last_iter"], len(c["iters"])] for c in written],
+        "replaced": [c["_id"] for c in folded + raws], "summary": summary.encode(current, encode_value),
+        "_epoch": epoch, "created": utcnow(),
+    }  # fmt: skip
+    if not _swap(previous, replacement):
+        chunks.delete_many({"_id": {"$in": [c["_id"] for c in written]}})
+        return False
+    if _swept(task_id, epoch):
+        chunks.delete_many({**scope, "_epoch": epoch})
+        return False
+    chunks.delete_many({"_id": {"$in": replacement["replaced"]}})
+    return True
+
+
+def _compacted_chunks(sources: list[dict[str, Any]], epoch: int) -> list[dict[str, Any]]:
+    """The points of `sources` (oldest first) sorted by iteration, in chunks of CHUNK_POINTS. The sort is
+    stable: of points at one iteration, the later written stays later (ClearML shows the last one)."""
+    points = sorted(
+        ((i, v, t) for c in sources for i, v, t in zip(c["iters"], c["values"], c["timestamps"])), key=lambda p: p[0]
+    )
+    first = sources[0]
+    created = max(c.get("created") or utcnow() for c in sources)
+    written = []
+    for start in range(0, len(points), CHUNK_POINTS):
+        piece = points[start : start + CHUNK_POINTS]
+        written.append({
+            "_id": new_id(), "company": first["company"], "task": first["task"], "metric": first["metric"],
+            "variant": first["variant"], "level": COMPACTED, "first_iter": piece[0][0], "last_iter": piece[-1][0],
+            "iters": [p[0] for p in piece], "values": [p[1] for p in piece], "timestamps": [p[2] for p in piece],
+            "created": created, "_epoch": epoch,
+        })  # fmt: skip
+    return written
+
+
+def _swap(previous: dict[str, Any] | None, replacement: dict[str, Any]) -> bool:
+    """The overview replaced on condition it is still `previous` (inserted when there was none)."""
+    if previous is None:
+        try:
+            collection().insert_one(replacement)
+        except DuplicateKeyError:
+            return False
+        return True
+    return bool(collection().replace_one({"_id": previous["_id"], "stamp": previous["stamp"]}, replacement).matched_count)
+
+
+def _swept(task_id: str, epoch: int) -> bool:
+    """Whether the task (or model) was deleted, or its scalars started over, since the pass began: its
+    sweep may have run before this pass wrote, so the pass removes what it wrote itself."""
+    task = Task._get_collection().find_one({"_id": task_id}, {"_metrics_epoch": 1})
+    if task is not None:
+        return (task.get("_metrics_epoch") or 0) != epoch
+    return Model._get_collection().find_one({"_id": task_id}, {"_id": 1}) is None
+
+
+class Compactor:
+    """This process's background compaction: the scalars it wrote or read that have piled up raw chunks."""
+
+    MAX_TRACKED = 10_000  # scalars whose writes are counted; the least recently written are forgotten
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._written: collections.OrderedDict[SeriesId, list[int]] = collections.OrderedDict()
+        self._pending: dict[SeriesId, None] = {}
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def wrote(self, task_id: str, sizes: dict[tuple[str, str], int]) -> None:
+        """A write of `sizes` ({(metric, variant): points}) to a task's scalars."""
+        due = []
+        with self._lock:
+            for (metric, variant), points in sizes.items():
+                series = (task_id, metric, variant)
+                counted = self._written.pop(series, [0, 0])
+                counted = [counted[0] + 1, counted[1] + points]
+                if counted[0] >= TRIGGER_CHUNKS or counted[1] >= TRIGGER_POINTS:
+                    due.append(series)
+                else:
+                    self._written[series] = counted
+            while len(self._written) > self.MAX_TRACKED:
+                self._written.popitem(last=False)
+        for series in due:
+            self.request(*series)
+
+    def read(self, task_id: str, metric: str, variant: str, raw_chunks: int, raw_points: int) -> None:
+        """A read found this many raw chunks of a scalar (written by any process)."""
+        if raw_chunks >= TRIGGER_CHUNKS or raw_points >= TRIGGER_POINTS:
+            self.request(task_id, metric, variant)
+
+    def request(self, task_id: str, metric: str, variant: str) -> None:
+        with self._lock:
+            self._pending[(task_id, metric, variant)] = None
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                # Started on first use, in the process that uses it: a thread does not survive a fork.
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._work, name="scalar-compactor", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def drain(self) -> None:
+        """Run every pending pass now, in this thread (tests, and a process about to stop)."""
+        while (series := self._next()) is not None:
+            self._run(series)
+
+    def _next(self) -> SeriesId | None:
+        with self._lock:
+            if not self._pending:
+                self._wake.clear()
+                return None
+            series = next(iter(self._pending))
+            del self._pending[series]
+            return series
+
+    def _work(self) -> None:
+        while True:
+            self._wake.wait()
+            self.drain()
+
+    @staticmethod
+    def _run(series: SeriesId) -> None:
+        try:
+            for _ in range(3):  # a pass leaves raws too young to fold: the next folds what settled since
+                if not compact(*series):
+                    break
+        except Exception:  # a failed pass changes nothing readers see; the next write or read asks again
+            log.exception("compacting the scalar %s of task %s failed", series[1:], series[0])
+
+
+COMPACTOR = Compactor()

@@ -1,0 +1,144 @@
+"""Reads of one scalar that must not grow with it: a page of its history, and the points a chart draws.
+
+A page reads the raw chunks (few, once compacted) and only the compacted chunks whose iteration range
+reaches into the page, as the overview lists them. A chart of a scalar longer than EXACT_POINTS reads the
+overview's summary and the raw chunks, never the compacted points: it is then drawn from the summary's
+buckets (each bucket's first point, or its mean), an approximation of the exact sampling that the README
+describes. Shorter scalars, and zoomed ranges that hold few points, are read and sampled exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from regista.services.events import overview as summary
+from regista.services.events import series_store
+from regista.services.events.compaction import COMPACTOR
+from regista.services.events.series_store import RAW, ROW_COUNT, ROW_FIRST, ROW_ID, ROW_LAST, SINGLE_VALUE_ITERATION, decode_value
+
+EXACT_POINTS = 20_000
+Point = tuple[int, float, int]  # (iteration, value, timestamp)
+
+
+def order(point: Point) -> tuple[int, int, int, float]:
+    """MLflow's order of a metric's points: step, time, then value (NaN last, so the order is total)."""
+    step, value, timestamp = point
+    return (step, timestamp, 1, 0.0) if math.isnan(value) else (step, timestamp, 0, value)
+
+
+def history_page(task_id: str, metric: str, variant: str, after: tuple[Any, ...] | None, limit: int) -> tuple[list[Point], bool]:
+    """Up to `limit` points in MLflow's order after the position `after` (the order() of the last point
+    returned, and how many points of exactly that order were returned), and whether more follow."""
+
+    def later(point: Point) -> bool:
+        return after is None or order(point) > tuple(after[:4])
+
+    def body(overview: dict[str, Any] | None) -> tuple[list[Point], bool]:
+        scope = {"task": task_id, "metric": metric, "variant": variant}
+        # Never compacted: read whole (that also covers chunks from before compaction existed).
+        found = series_store.collection().find({**scope, "level": RAW} if overview else scope)
+        chunks = [c for c in found if series_store.counts(overview, c)]
+        COMPACTOR.read(task_id, metric, variant, len(chunks), sum(len(c["iters"]) for c in chunks))
+        candidates = _points(chunks, later, after)
+        rows = sorted((r for r in (overview or {}).get("compacted", []) if after is None or r[ROW_LAST] >= after[0]),
+                      key=lambda r: r[ROW_FIRST])  # fmt: skip
+        while rows:
+            candidates.sort(key=order)
+            if len(candidates) > limit:  # every point up to the page's end is in a chunk starting before it
+                chosen = [r for r in rows if r[ROW_FIRST] <= candidates[limit][0]]
+            else:
+                chosen, needed = [], limit + 1 - len(candidates)
+                for row in rows:
+                    chosen.append(row)
+                    needed -= row[ROW_COUNT]
+                    if needed <= 0:
+                        break
+            if not chosen:
+                break
+            ids = {r[ROW_ID] for r in chosen}
+            rows = [r for r in rows if r[ROW_ID] not in ids]
+            candidates += _points(list(series_store.collection().find({"_id": {"$in": list(ids)}})), later, after)
+        candidates.sort(key=order)
+        return candidates[:limit], len(candidates) > limit
+
+    return series_store.with_overview(task_id, metric, variant, body)
+
+
+def _points(chunks: list[dict[str, Any]], later: Any, after: tuple[Any, ...] | None) -> list[Point]:
+    points = [p for c in chunks for p in zip(c["iters"], map(decode_value, c["values"]), c["timestamps"]) if later(p)]
+    if after is not None and after[4]:  # the points equal to the last one returned: skip those returned
+        equal = [p for c in chunks for p in zip(c["iters"], map(decode_value, c["values"]), c["timestamps"]) if order(p) == tuple(after[:4])]
+        points += equal[after[4] :]
+    return points
+
+
+@dataclass
+class ChartSource:
+    """What a chart of one scalar is drawn from: every point (`exact`), or the summary and the raw points."""
+
+    exact: list[Point] | None
+    summary: dict[str, Any] | None = None
+    raw: list[Point] | None = None
+
+
+def chart_sources(task_id: str, metrics: dict[str, list[str]] | None = None, steps: tuple[int, int] | None = None) -> dict[tuple[str, str], ChartSource]:
+    """The chart sources of a task's scalars (or only `metrics`), within `steps` (first, last) if given."""
+    stored = series_store.read(task_id, metrics, compacted=False)
+    sources = {}
+    for (metric, variant), found in stored.items():
+        COMPACTOR.read(task_id, metric, variant, found.raw_chunks, found.raw_points)
+        rows = found.compacted_rows
+        if steps is not None:
+            rows = [r for r in rows if r[ROW_FIRST] <= steps[1] and r[ROW_LAST] >= steps[0]]
+        raw = [p for c in found.chunks for p in zip(c["iters"], map(decode_value, c["values"]), c["timestamps"])]
+        if steps is not None:
+            raw = [p for p in raw if steps[0] <= p[0] <= steps[1]]
+        if len(raw) + sum(r[ROW_COUNT] for r in rows) <= EXACT_POINTS:
+            sources[(metric, variant)] = ChartSource(exact=raw + _compacted_points(task_id, metric, variant, rows, steps))
+        else:
+            overview = summary.decode(found.overview["summary"], decode_value) if found.overview else None
+            sources[(metric, variant)] = ChartSource(exact=None, summary=overview, raw=raw)
+    return sources
+
+
+def _compacted_points(task_id: str, metric: str, variant: str, rows: list[list[Any]], steps: tuple[int, int] | None) -> list[Point]:
+    if not rows:
+        return []
+    ids = {r[ROW_ID] for r in rows}
+
+    def body(overview: dict[str, Any] | None) -> list[Point]:
+        listed = {r[ROW_ID] for r in (overview or {}).get("compacted", [])}
+        if not ids <= listed:
+            raise _Moved()
+        chunks = series_store.collection().find({"_id": {"$in": list(ids)}})
+        points = [p for c in chunks for p in zip(c["iters"], map(decode_value, c["values"]), c["timestamps"])]
+        return [p for p in points if steps is None or steps[0] <= p[0] <= steps[1]]
+
+    try:
+        return series_store.with_overview(task_id, metric, variant, body)
+    except _Moved:  # a compaction replaced those chunks since the overview was read: read it all again
+        found = chart_sources(task_id, {metric: [variant]}, steps)[(metric, variant)]
+        return found.exact if found.exact is not None else []
+
+
+class _Moved(Exception):
+    pass
+
+
+def candidates(source: ChartSource, steps: tuple[int, int] | None = None) -> list[Point]:
+    """Real points spread over the whole scalar: every point, or each summary bucket's first point and
+    the raw points."""
+    if source.exact is not None:
+        return source.exact
+    points = summary.first_points(source.summary) if source.summary else []
+    if steps is not None:
+        points = [p for p in points if steps[0] <= p[0] <= steps[1]]
+    return points + (source.raw or [])
+
+
+def weighted(source: ChartSource, key: str) -> list[tuple[int, float, int]]:
+    """(x, sum of values, count) of the summary's buckets and of each raw point, x the iteration or time."""
+    rows = summary.weighted(source.summary, key) if source.summary else []
+    return rows + [(p[0] if key == "iter" else p[2], p[1], 1) for p in source.raw or [] if p[0] != SINGLE_VALUE_ITERATION]

@@ -1,0 +1,137 @@
+"""Compaction: a scalar logged point by point reads back as few chunks, and no read ever sees a point
+twice or misses one, while passes race each other, writers, readers, resets and deletes."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from regista.services.events import compaction, scalars
+from regista.services.events.series_store import COMPACTED, OVERVIEW, RAW
+
+
+@pytest.fixture(autouse=True)
+def settled_at_once(monkeypatch):
+    monkeypatch.setattr(compaction, "SETTLE", compaction.timedelta(0))  # fold chunks the moment they are written
+
+
+@pytest.fixture
+def task_id(api):
+    return api.call("tasks.create", {"name": "training", "type": "training"})["id"]
+
+
+def log(api, task_id: str, iters, value=lambda i: float(i), variant: str = "v") -> None:
+    events = [{"task": task_id, "type": "training_stats_scalar", "metric": "m", "variant": variant, "iter": i, "value": value(i)} for i in iters]
+    api.call("events.add_batch", {"batched_data": events})
+
+
+def levels(db, task_id: str) -> list[int]:
+    return sorted(c.get("level", RAW) for c in db["scalar_chunks"].find({"task": task_id}))
+
+
+def test_point_by_point_chunks_fold_into_one_and_read_the_same(api, task_id, clean_db):
+    for i in range(120):
+        log(api, task_id, [i])
+    log(api, task_id, [5], value=lambda i: 500.0)  # a re-reported iteration: ClearML shows the later one
+    before_history, before_series = scalars.history(task_id, "m", "v"), scalars.series_of(task_id)
+    assert compaction.compact(task_id, "m", "v")
+    assert levels(clean_db, task_id) == [COMPACTED, OVERVIEW]
+    assert scalars.history(task_id, "m", "v") == before_history and len(before_history) == 121
+    assert scalars.series_of(task_id) == before_series and before_series[("m", "v")][5][1] == 500.0
+    log(api, task_id, range(120, 130))
+    assert compaction.compact(task_id, "m", "v")  # tops the small compacted chunk up
+    assert levels(clean_db, task_id) == [COMPACTED, OVERVIEW]
+    assert [p[0] for p in scalars.series_of(task_id)[("m", "v")]] == list(range(130))
+    assert not compaction.compact(task_id, "m", "v")  # nothing left to fold
+
+
+def test_large_scalars_split_into_chunks_of_bounded_size(api, task_id, clean_db, monkeypatch):
+    monkeypatch.setattr(compaction, "CHUNK_POINTS", 100)
+    log(api, task_id, range(250))
+    log(api, task_id, range(250, 300))
+    assert compaction.compact(task_id, "m", "v")
+    sizes = [len(c["iters"]) for c in clean_db["scalar_chunks"].find({"task": task_id, "level": COMPACTED})]
+    assert sorted(sizes) == [100, 100, 100]
+    overview = clean_db["scalar_chunks"].find_one({"task": task_id, "level": OVERVIEW})
+    assert overview["summary"]["count"] == 300 and sum(row[3] for row in overview["compacted"]) == 300
+
+
+def test_single_values_are_left_alone(api, task_id, clean_db):
+    log(api, task_id, range(3))
+    api.call("events.add_batch", {"batched_data": [
+        {"task": task_id, "type": "training_stats_scalar", "metric": "Summary", "variant": "acc", "iter": -(2**31), "value": 0.9}]})
+    assert compaction.compact(task_id, "m", "v") and not compaction.compact(task_id, "Summary", "acc")
+    values = api.call("events.get_task_single_value_metrics", {"tasks": [task_id]}, version="2.20")["tasks"][0]["values"]
+    assert [(v["metric"], v["value"]) for v in values] == [("Summary", 0.9)]
+
+
+def test_a_reset_during_a_pass_leaves_nothing_of_the_old_epoch(api, task_id, clean_db, monkeypatch):
+    log(api, task_id, range(10))
+    real_swept = compaction._swept
+
+    def reset_meanwhile(task, epoch):  # the reset lands after the pass read, before it checks
+        api.call("tasks.reset", {"task": task_id})
+        return real_swept(task, epoch)
+
+    monkeypatch.setattr(compaction, "_swept", reset_meanwhile)
+    assert not compaction.compact(task_id, "m", "v")
+    assert levels(clean_db, task_id) == []
+    log(api, task_id, range(3))
+    monkeypatch.setattr(compaction, "_swept", real_swept)
+    assert compaction.compact(task_id, "m", "v")
+    assert [p[0] for p in scalars.history(task_id, "m", "v")] == [0, 1, 2]
+
+
+def test_a_task_deleted_before_the_pass_writes_leaves_no_chunks(api, task_id, clean_db):
+    log(api, task_id, range(10))
+    clean_db["tasks"].delete_one({"_id": task_id})  # deleted; its sweep has not reached the chunks yet
+    assert not compaction.compact(task_id, "m", "v")
+    assert levels(clean_db, task_id) == []  # the pass removed what it wrote and what it read
+
+
+def test_racing_passes_writers_and_readers_never_lose_or_double_a_point(api, task_id, clean_db):
+    log(api, task_id, range(50))
+    done, seen, errors = threading.Event(), [], []
+
+    def passes():
+        while not done.is_set():
+            try:
+                compaction.compact(task_id, "m", "v")
+            except Exception as error:  # noqa: BLE001 (reported below)
+                errors.append(error)
+
+    def reads():
+        while not done.is_set():
+            iters = [p[0] for p in scalars.history(task_id, "m", "v")]
+            seen.append(iters)
+
+    workers = [threading.Thread(target=passes), threading.Thread(target=passes), threading.Thread(target=reads)]
+    for worker in workers:
+        worker.start()
+    for start in range(50, 200, 10):
+        log(api, task_id, range(start, start + 10))
+    done.set()
+    for worker in workers:
+        worker.join()
+    assert not errors
+    assert seen and all(iters == list(range(len(iters))) for iters in seen)  # a prefix: never a gap, never twice
+    while compaction.compact(task_id, "m", "v"):
+        pass
+    assert [p[0] for p in scalars.history(task_id, "m", "v")] == list(range(200))
+    assert levels(clean_db, task_id).count(OVERVIEW) == 1
+
+
+def test_the_background_compactor_folds_what_a_process_wrote(api, task_id, clean_db, monkeypatch):
+    monkeypatch.setattr(compaction, "TRIGGER_CHUNKS", 5)
+    compactor = compaction.Compactor()
+    monkeypatch.setattr(scalars, "COMPACTOR", compactor)
+    for i in range(5):
+        log(api, task_id, [i])
+    assert compactor._thread is not None  # the fifth write asked for a pass, in the background
+    waited = threading.Event()
+    for _ in range(100):
+        if levels(clean_db, task_id) == [COMPACTED, OVERVIEW]:
+            break
+        waited.wait(0.05)
+    assert levels(clean_db, task_id) == [COMPACTED, OVERVIEW]
