@@ -43,13 +43,13 @@ def document_classes() -> list[type]:
     from regista.services.auth.documents import Company, Credentials, RevokedToken, User
     from regista.services.models.documents import Model
     from regista.services.projects.documents import Project
-    from regista.services.events.documents import ScalarChunk, TaskEvent
+    from regista.services.events.documents import ScalarChunk, ScalarCompacted, ScalarOverview, TaskEvent
     from regista.services.mlflow import documents as mlflow
     from regista.services.tasks.documents import Task
     from regista.services.queues import documents as queues
     from regista.services.workers import documents as workers
 
-    return [Company, User, Credentials, RevokedToken, Model, Project, Task, ScalarChunk, TaskEvent,
+    return [Company, User, Credentials, RevokedToken, Model, Project, Task, ScalarChunk, ScalarOverview, ScalarCompacted, TaskEvent,
             *mlflow.DOCUMENTS, *queues.DOCUMENTS, *workers.DOCUMENTS]
 
 

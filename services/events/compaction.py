@@ -26,15 +26,18 @@ from pymongo.errors import DuplicateKeyError
 from regista.services.common.values import new_id, utcnow
 from regista.services.events import overview as summary
 from regista.services.events.series_store import (
-    COMPACTED, OVERVIEW, RAW, ROW_COUNT, ROW_ID, SINGLE_VALUE_ITERATION, collection, decode_value, encode_value, overview_id,
+    ROW_COUNT, ROW_ID, SINGLE_VALUE_ITERATION, compacted, decode_value, encode_value, overview_id, overviews, raw_chunks, sweep,
 )  # fmt: skip
 from regista.services.models.documents import Model
 from regista.services.tasks.documents import Task
 
 log = logging.getLogger(__name__)
 CHUNK_POINTS = 10_000
+# A last compacted chunk smaller than this is rewritten with the next pass's points: a scalar logged point
+# by point then ends up in chunks of a few thousand points, each point rewritten a few times at most.
+TOP_UP_POINTS = 2_000
 # A scalar is compacted once this many raw chunks or points of it piled up.
-TRIGGER_CHUNKS = 64
+TRIGGER_CHUNKS = 128
 TRIGGER_POINTS = 10_000
 # Raw chunks younger than this are left for the next pass: a write that lost its task's compare-and-swap
 # takes its chunks back within milliseconds, and folding one first would keep a point never acknowledged.
@@ -44,16 +47,14 @@ SeriesId = tuple[str, str, str]  # (task, metric, variant)
 
 def compact(task_id: str, metric: str, variant: str) -> bool:
     """One pass over a scalar; False when there was nothing to fold or another pass or a sweep won."""
-    chunks = collection()
     key = overview_id(task_id, metric, variant)
-    previous = chunks.find_one({"_id": key})
+    previous = overviews().find_one({"_id": key})
     if previous is not None and previous["replaced"]:
         # What the last pass replaced and did not get to delete: gone before the next overview, which no
         # longer lists it as replaced.
-        chunks.delete_many({"_id": {"$in": previous["replaced"]}})
+        _delete(previous["replaced"])
     scope = {"task": task_id, "metric": metric, "variant": variant}
-    # Before the first pass everything of the scalar is read: that folds chunks from before `level` too.
-    found = [c for c in chunks.find({**scope, "level": RAW} if previous else scope) if c.get("level", RAW) == RAW]
+    found = list(raw_chunks().find(scope))
     epoch = previous["_epoch"] if previous else max((c.get("_epoch") or 0 for c in found), default=0)
     settled = utcnow() - SETTLE
     raws = [
@@ -65,33 +66,44 @@ def compact(task_id: str, metric: str, variant: str) -> bool:
     raws.sort(key=lambda c: (c.get("created") or settled, c["_id"]))
     rows = list(previous["compacted"]) if previous else []
     folded: list[dict[str, Any]] = []
-    if rows and rows[-1][ROW_COUNT] < CHUNK_POINTS:  # the last compacted chunk is topped up, not left small
-        tail = chunks.find_one({"_id": rows[-1][ROW_ID]})
+    if rows and rows[-1][ROW_COUNT] < TOP_UP_POINTS:  # a small last chunk is topped up, not left small
+        tail = compacted().find_one({"_id": rows[-1][ROW_ID]})
         if tail is None:
             return False  # a sweep is removing the scalar
         folded.append(tail)
         rows.pop()
     written = _compacted_chunks(folded + raws, epoch)
-    if written:
-        chunks.insert_many(written, ordered=False)
     points = ((i, decode_value(v), t) for c in raws for i, v, t in zip(c["iters"], c["values"], c["timestamps"]))
-    current = summary.fold(summary.decode(previous["summary"], decode_value) if previous else summary.empty(), points)
-    stamp = new_id()
+    before = compacted().find_one({"_id": previous["summary"]}) if previous else None
+    if previous is not None and before is None:
+        return False  # a sweep is removing the scalar
+    current = summary.fold(summary.decode(before["summary"], decode_value) if before else summary.empty(), points)
+    digest = {**_identity(raws[0], epoch), "_id": new_id(), "summary": summary.encode(current, encode_value)}
+    compacted().insert_many([*written, digest], ordered=False)
     replacement = {
-        "_id": key, "company": raws[0]["company"], **scope, "level": OVERVIEW, "stamp": stamp,
-        "generation": (previous["generation"] if previous else 0) + 1,
+        **_identity(raws[0], epoch), "_id": key, "stamp": new_id(), "generation": (previous["generation"] if previous else 0) + 1,
         "compacted": rows + [[c["_id"], c["first_iter"], c["last_iter"], len(c["iters"])] for c in written],
-        "replaced": [c["_id"] for c in folded + raws], "summary": summary.encode(current, encode_value),
-        "_epoch": epoch, "created": utcnow(),
+        "summary": digest["_id"], "replaced": [c["_id"] for c in folded + raws] + ([before["_id"]] if before else []),
+        "created": utcnow(),
     }  # fmt: skip
     if not _swap(previous, replacement):
-        chunks.delete_many({"_id": {"$in": [c["_id"] for c in written]}})
+        _delete([c["_id"] for c in written] + [digest["_id"]])
         return False
     if _swept(task_id, epoch):
-        chunks.delete_many({**scope, "_epoch": epoch})
+        sweep({**scope, "_epoch": epoch})
         return False
-    chunks.delete_many({"_id": {"$in": replacement["replaced"]}})
+    _delete(replacement["replaced"])
     return True
+
+
+def _identity(chunk: dict[str, Any], epoch: int) -> dict[str, Any]:
+    return {"company": chunk["company"], "task": chunk["task"], "metric": chunk["metric"], "variant": chunk["variant"], "_epoch": epoch}
+
+
+def _delete(ids: list[str]) -> None:
+    """Chunks and summaries by id, raw or compacted."""
+    raw_chunks().delete_many({"_id": {"$in": ids}})
+    compacted().delete_many({"_id": {"$in": ids}})
 
 
 def _compacted_chunks(sources: list[dict[str, Any]], epoch: int) -> list[dict[str, Any]]:
@@ -100,16 +112,14 @@ def _compacted_chunks(sources: list[dict[str, Any]], epoch: int) -> list[dict[st
     points = sorted(
         ((i, v, t) for c in sources for i, v, t in zip(c["iters"], c["values"], c["timestamps"])), key=lambda p: p[0]
     )
-    first = sources[0]
     created = max(c.get("created") or utcnow() for c in sources)
     written = []
     for start in range(0, len(points), CHUNK_POINTS):
         piece = points[start : start + CHUNK_POINTS]
         written.append({
-            "_id": new_id(), "company": first["company"], "task": first["task"], "metric": first["metric"],
-            "variant": first["variant"], "level": COMPACTED, "first_iter": piece[0][0], "last_iter": piece[-1][0],
-            "iters": [p[0] for p in piece], "values": [p[1] for p in piece], "timestamps": [p[2] for p in piece],
-            "created": created, "_epoch": epoch,
+            **_identity(sources[0], epoch), "_id": new_id(), "compacted": True, "first_iter": piece[0][0],
+            "last_iter": piece[-1][0], "iters": [p[0] for p in piece], "values": [p[1] for p in piece],
+            "timestamps": [p[2] for p in piece], "created": created,
         })  # fmt: skip
     return written
 
@@ -118,11 +128,11 @@ def _swap(previous: dict[str, Any] | None, replacement: dict[str, Any]) -> bool:
     """The overview replaced on condition it is still `previous` (inserted when there was none)."""
     if previous is None:
         try:
-            collection().insert_one(replacement)
+            overviews().insert_one(replacement)
         except DuplicateKeyError:
             return False
         return True
-    return bool(collection().replace_one({"_id": previous["_id"], "stamp": previous["stamp"]}, replacement).matched_count)
+    return bool(overviews().replace_one({"_id": previous["_id"], "stamp": previous["stamp"]}, replacement).matched_count)
 
 
 def _swept(task_id: str, epoch: int) -> bool:

@@ -6,12 +6,12 @@ from regista.services.common.documents import PlainDataField, RevisionedDocument
 
 
 class ScalarChunk(RevisionedDocument):
-    """The points of one scalar (task, metric, variant) reported in one call (level 0), never updated.
+    """The points of one scalar (task, metric, variant) reported in one call, never updated.
 
     An append-only layout: a batch of a thousand points of one metric is one insert, a single point is one
     small document, and nothing is read back to write (no read-modify-write of buckets). Compaction later
-    folds a scalar's chunks into few large ones (level 1) under an overview (level 2): see series_store.
-    Reads gather a scalar's chunks through the (task, metric, variant) index.
+    folds a scalar's chunks into few large ones (ScalarCompacted) under its ScalarOverview: see
+    series_store. Reads gather a scalar's chunks through the (task, metric, variant) index.
     """
 
     meta = {"collection": "scalar_chunks", "strict": False, "indexes": [("task", "metric", "variant", "first_iter")]}
@@ -21,7 +21,6 @@ class ScalarChunk(RevisionedDocument):
     task = StringField(required=True)
     metric = StringField(required=True)
     variant = StringField(required=True)
-    level = IntField(default=0)  # series_store.RAW, COMPACTED or OVERVIEW
     first_iter = IntField()
     last_iter = IntField()
     iters = ListField(IntField())
@@ -30,6 +29,37 @@ class ScalarChunk(RevisionedDocument):
     timestamps = ListField(IntField())  # milliseconds since the epoch
     created = DateTimeField()
     epoch = IntField(db_field="_epoch", default=0)  # the task's metrics_epoch when written
+
+
+class ScalarOverview(RevisionedDocument):
+    """One scalar's index once compacted (series_store): its compacted chunks, what its last compaction
+    replaced, its summary's id. Small, so that finding a task's overviews stays cheap; written whole by
+    compare-and-swap on `stamp`."""
+
+    meta = {"collection": "scalar_overviews", "strict": False, "indexes": [("task", "metric", "variant")]}
+
+    id = StringField(primary_key=True)
+    company = StringField(required=True)
+    task = StringField(required=True)
+    metric = StringField(required=True)
+    variant = StringField(required=True)
+    stamp = StringField()
+    epoch = IntField(db_field="_epoch", default=0)
+
+
+class ScalarCompacted(RevisionedDocument):
+    """Compacted chunks (many raw chunks' points, sorted by iteration) and overview summaries: large
+    documents, read by id only (the embedded database filters by parsing each document's JSON, so they are
+    kept out of the collections that are queried)."""
+
+    meta = {"collection": "scalar_compacted", "strict": False, "indexes": [("task", "metric", "variant")]}
+
+    id = StringField(primary_key=True)
+    company = StringField(required=True)
+    task = StringField(required=True)
+    metric = StringField(required=True)
+    variant = StringField(required=True)
+    epoch = IntField(db_field="_epoch", default=0)
 
 
 class TaskEvent(RevisionedDocument):

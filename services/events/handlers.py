@@ -12,9 +12,9 @@ from regista.server.errors import ApiError
 from regista.services.common import scroll
 from regista.services.common.atomic import modify
 from regista.services.common.tenancy import writable
-from regista.services.events import ingest, metric_events, samples, scalar_reads, scalars
+from regista.services.events import ingest, metric_events, samples, scalar_reads, scalars, series_store
 from regista.services.events.common import events_query, find_events, metrics_condition, metric_variants, shown, target, targets
-from regista.services.events.documents import ScalarChunk, TaskEvent
+from regista.services.events.documents import TaskEvent
 from regista.services.models.documents import Model
 from regista.services.tasks.documents import Task
 
@@ -142,7 +142,7 @@ def delete_for_model(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     if model.get("ready") and not request.get("allow_locked"):
         raise ApiError("invalid_model_id", "the events of a ready (published) model are kept (allow_locked to delete)", id=model["_id"])
     scope = {"task": model["_id"], "company": call.company}
-    deleted = ScalarChunk._get_collection().delete_many(scope).deleted_count + TaskEvent._get_collection().delete_many(scope).deleted_count
+    deleted = series_store.sweep(scope) + TaskEvent._get_collection().delete_many(scope).deleted_count
     Model._get_collection().update_one({"_id": model["_id"]}, {"$set": {"last_metrics": {}}, "$inc": {"_rev": 1}})
     return {"deleted": deleted}
 

@@ -18,7 +18,7 @@ from regista.services.events import series_store
 from regista.services.events.compaction import COMPACTOR
 from regista.services.events.documents import ScalarChunk, TaskEvent
 from regista.services.events.known_tasks import KnownTasks
-from regista.services.events.series_store import COMPACTED, RAW, decode_value, encode_value
+from regista.services.events.series_store import decode_value, encode_value
 from regista.services.models.documents import Model
 from regista.services.tasks.documents import Task
 
@@ -179,7 +179,7 @@ def _chunks(company: str, task_id: str, series: dict[tuple[str, str], list[Point
     return [
         ScalarChunk(
             id=new_id(), company=company, task=task_id, metric=metric, variant=variant,
-            level=RAW, first_iter=min(p.iter for p in group), last_iter=max(p.iter for p in group), iters=[p.iter for p in group],
+            first_iter=min(p.iter for p in group), last_iter=max(p.iter for p in group), iters=[p.iter for p in group],
             values=[encode_value(p.value) for p in group], timestamps=[p.timestamp for p in group], created=now,
         ).to_mongo()
         for (metric, variant), group in series.items()
@@ -198,6 +198,8 @@ def drop_earlier_epochs(company: str, task_id: str, epoch: int) -> int:
     earlier = [{"_epoch": {"$lt": epoch}}, {"_epoch": {"$exists": False}}]  # from before epochs existed
     scope = {"task": task_id, "company": company, "$or": earlier}
     deleted = ScalarChunk._get_collection().delete_many(scope).deleted_count
+    # Compaction's documents all carry an epoch: a flat query, which the embedded database runs in SQL.
+    deleted += series_store.sweep({"task": task_id, "company": company, "_epoch": {"$lt": epoch}})
     return deleted + TaskEvent._get_collection().delete_many(scope).deleted_count
 
 
@@ -213,6 +215,8 @@ def history(task_id: str, metric: str, variant: str) -> list[tuple[int, float, i
 
 
 def history_exists(task_id: str, metric: str, variant: str) -> bool:
+    if series_store.overviews().find_one({"_id": series_store.overview_id(task_id, metric, variant)}, {"_id": 1}):
+        return True
     return ScalarChunk._get_collection().find_one({"task": task_id, "metric": metric, "variant": variant}, {"_id": 1}) is not None
 
 
@@ -224,7 +228,7 @@ def series_of(task_id: str, metrics: dict[str, list[str]] | None = None) -> dict
     for (metric, variant), stored in sorted(series_store.read(task_id, metrics).items()):
         latest: dict[int, tuple[Any, ...]] = {}
         for chunk in stored.chunks:
-            written, compacted = chunk.get("created"), chunk.get("level") == COMPACTED
+            written, compacted = chunk.get("created"), chunk.get("compacted", False)
             for position, (iteration, value, timestamp) in enumerate(zip(chunk["iters"], chunk["values"], chunk["timestamps"])):
                 # Last written wins: by the write's time, then the point's; a compacted chunk keeps its
                 # points of one iteration in the order they were written, so there its position decides.

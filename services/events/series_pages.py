@@ -16,7 +16,7 @@ from typing import Any
 from regista.services.events import overview as summary
 from regista.services.events import series_store
 from regista.services.events.compaction import COMPACTOR
-from regista.services.events.series_store import RAW, ROW_COUNT, ROW_FIRST, ROW_ID, ROW_LAST, SINGLE_VALUE_ITERATION, decode_value
+from regista.services.events.series_store import ROW_COUNT, ROW_FIRST, ROW_ID, ROW_LAST, SINGLE_VALUE_ITERATION, decode_value
 
 EXACT_POINTS = 20_000
 Point = tuple[int, float, int]  # (iteration, value, timestamp)
@@ -37,29 +37,27 @@ def history_page(task_id: str, metric: str, variant: str, after: tuple[Any, ...]
 
     def body(overview: dict[str, Any] | None) -> tuple[list[Point], bool]:
         scope = {"task": task_id, "metric": metric, "variant": variant}
-        # Never compacted: read whole (that also covers chunks from before compaction existed).
-        found = series_store.collection().find({**scope, "level": RAW} if overview else scope)
-        chunks = [c for c in found if series_store.counts(overview, c)]
+        chunks = [c for c in series_store.raw_chunks().find(scope) if series_store.counts(overview, c)]
         COMPACTOR.read(task_id, metric, variant, len(chunks), sum(len(c["iters"]) for c in chunks))
         candidates = _points(chunks, later, after)
         rows = sorted((r for r in (overview or {}).get("compacted", []) if after is None or r[ROW_LAST] >= after[0]),
                       key=lambda r: r[ROW_FIRST])  # fmt: skip
+        # Read compacted chunks in the order of their first iteration until limit + 1 of the points read
+        # lie before the next unread chunk's first iteration: those are then the page and its successor.
         while rows:
-            candidates.sort(key=order)
-            if len(candidates) > limit:  # every point up to the page's end is in a chunk starting before it
-                chosen = [r for r in rows if r[ROW_FIRST] <= candidates[limit][0]]
-            else:
-                chosen, needed = [], limit + 1 - len(candidates)
-                for row in rows:
-                    chosen.append(row)
-                    needed -= row[ROW_COUNT]
-                    if needed <= 0:
-                        break
-            if not chosen:
+            settled = sum(p[0] < rows[0][ROW_FIRST] for p in candidates)
+            needed = limit + 1 - settled
+            if needed <= 0:
                 break
-            ids = {r[ROW_ID] for r in chosen}
-            rows = [r for r in rows if r[ROW_ID] not in ids]
-            candidates += _points(list(series_store.collection().find({"_id": {"$in": list(ids)}})), later, after)
+            chosen = []
+            for row in rows:
+                chosen.append(row)
+                needed -= row[ROW_COUNT]
+                if needed <= 0:
+                    break
+            rows = rows[len(chosen) :]
+            ids = [r[ROW_ID] for r in chosen]
+            candidates += _points(list(series_store.compacted().find({"_id": {"$in": ids}})), later, after)
         candidates.sort(key=order)
         return candidates[:limit], len(candidates) > limit
 
@@ -85,7 +83,7 @@ class ChartSource:
 
 def chart_sources(task_id: str, metrics: dict[str, list[str]] | None = None, steps: tuple[int, int] | None = None) -> dict[tuple[str, str], ChartSource]:
     """The chart sources of a task's scalars (or only `metrics`), within `steps` (first, last) if given."""
-    stored = series_store.read(task_id, metrics, compacted=False)
+    stored = series_store.read(task_id, metrics, whole=False, summaries=True)
     sources = {}
     for (metric, variant), found in stored.items():
         COMPACTOR.read(task_id, metric, variant, found.raw_chunks, found.raw_points)
@@ -98,8 +96,8 @@ def chart_sources(task_id: str, metrics: dict[str, list[str]] | None = None, ste
         if len(raw) + sum(r[ROW_COUNT] for r in rows) <= EXACT_POINTS:
             sources[(metric, variant)] = ChartSource(exact=raw + _compacted_points(task_id, metric, variant, rows, steps))
         else:
-            overview = summary.decode(found.overview["summary"], decode_value) if found.overview else None
-            sources[(metric, variant)] = ChartSource(exact=None, summary=overview, raw=raw)
+            digest = summary.decode(found.summary, decode_value) if found.summary else None
+            sources[(metric, variant)] = ChartSource(exact=None, summary=digest, raw=raw)
     return sources
 
 
@@ -112,7 +110,7 @@ def _compacted_points(task_id: str, metric: str, variant: str, rows: list[list[A
         listed = {r[ROW_ID] for r in (overview or {}).get("compacted", [])}
         if not ids <= listed:
             raise _Moved()
-        chunks = series_store.collection().find({"_id": {"$in": list(ids)}})
+        chunks = series_store.compacted().find({"_id": {"$in": list(ids)}})
         points = [p for c in chunks for p in zip(c["iters"], map(decode_value, c["values"]), c["timestamps"])]
         return [p for p in points if steps is None or steps[0] <= p[0] <= steps[1]]
 

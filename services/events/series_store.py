@@ -1,44 +1,43 @@
 """Where a scalar's points are kept, and how they are read whole while compaction rewrites them.
 
-The scalar_chunks collection holds three kinds of documents, told apart by `level`:
+Three collections:
 
-- raw chunks (RAW): the points of one write, as `scalars.append` stores them;
-- compacted chunks (COMPACTED): the points of many raw chunks, sorted by iteration, at most a few
-  thousand each, written by `compaction`;
-- one overview per scalar (OVERVIEW): which compacted chunks hold the scalar's points (with each one's
-  iteration range and size), which chunks their last compaction replaced, and a summary of bounded size
-  of the compacted points for the reads charts make (`overview`).
+- scalar_chunks: raw chunks, the points of one write each, as `scalars.append` stores them;
+- scalar_compacted: compacted chunks (the points of many raw chunks, sorted by iteration, at most a few
+  thousand each) and summaries (`overview`: a bounded digest of the compacted points for the reads charts
+  make), written by `compaction`, read by id only;
+- scalar_overviews: one small document per compacted scalar listing its compacted chunks (with each one's
+  iteration range and size), its summary, and what its last compaction replaced.
 
 A compacted chunk counts while the overview lists it; a raw chunk counts unless the overview lists it as
-replaced. Compaction writes new compacted chunks, then moves the overview on by one generation
-(compare-and-swap), and only then deletes what it replaced: at every moment the documents the current
-overview names hold each point once. A reader therefore reads the overview, then the chunks, then the
-overview's stamp again, and reads again if it moved. All three kinds carry task, metric, variant
-and _epoch, so each sweep of a task's scalars (a delete, a reset, a clear) removes them alike.
+replaced. Compaction writes new compacted chunks and a new summary, then swaps the overview (compare and
+swap on its stamp), and only then deletes what it replaced: at every moment the documents the current
+overview names hold each point once. A reader therefore reads the overviews, then the chunks, then the
+overviews' stamps again, and reads again if one moved. Every document carries task, metric, variant and
+_epoch, and `sweep` removes a task's scalars from all three.
 
-Queries here use equality and ranges only: the embedded database evaluates those in SQLite, and
-anything else (a missing field, `$or`) by decoding every document of the task in Python.
+The large documents live apart because the embedded database filters a query by parsing the JSON of
+each document it scans: queries go to the collections of small documents, large ones are fetched by id.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from regista.server.errors import ApiError
 from regista.services.common.keys import hash_key
-from regista.services.events.documents import ScalarChunk
+from regista.services.events.documents import ScalarChunk, ScalarCompacted, ScalarOverview
 
-RAW, COMPACTED, OVERVIEW = 0, 1, 2
 SINGLE_VALUE_ITERATION = -(2**31)  # the iteration clearml reports single values at: never compacted
-_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 READ_ATTEMPTS = 8
 # A compacted chunk as its overview lists it: [id, first iteration, last iteration, points].
 ROW_ID, ROW_FIRST, ROW_LAST, ROW_COUNT = range(4)
 SeriesKey = tuple[str, str]  # (metric, variant)
 T = TypeVar("T")
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def encode_value(value: float) -> float | str:
@@ -54,57 +53,59 @@ def decode_value(value: float | str) -> float:
     return _NON_FINITE[value] if isinstance(value, str) else float(value)
 
 
+def raw_chunks() -> Any:
+    return ScalarChunk._get_collection()
+
+
+def overviews() -> Any:
+    return ScalarOverview._get_collection()
+
+
+def compacted() -> Any:
+    return ScalarCompacted._get_collection()
+
+
 def overview_id(task_id: str, metric: str, variant: str) -> str:
     return "ov-" + hash_key(f"{task_id}\x00{metric}\x00{variant}")
 
 
+def sweep(scope: dict[str, Any]) -> int:
+    """Delete the scalars `scope` selects (a task, a company's tasks, an epoch): how many chunks."""
+    overviews().delete_many(scope)
+    return raw_chunks().delete_many(scope).deleted_count + compacted().delete_many(scope).deleted_count
+
+
 @dataclass
 class Stored:
-    """What was read of one scalar: its overview document (None before its first compaction) and the chunks
-    that count, raw ones always, compacted ones when they were asked for."""
+    """What was read of one scalar: its overview (None before its first compaction), the chunks that count
+    (the raw ones always, the compacted ones when asked for) and its summary (when asked for)."""
 
     overview: dict[str, Any] | None = None
     chunks: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
 
     @property
     def raw_points(self) -> int:
-        return sum(len(chunk["iters"]) for chunk in self.chunks if chunk.get("level", RAW) == RAW)
+        return sum(len(chunk["iters"]) for chunk in self.chunks if not chunk.get("compacted"))
 
     @property
     def raw_chunks(self) -> int:
-        return sum(chunk.get("level", RAW) == RAW for chunk in self.chunks)
+        return sum(not chunk.get("compacted") for chunk in self.chunks)
 
     @property
     def compacted_rows(self) -> list[list[Any]]:
         return self.overview["compacted"] if self.overview else []
 
-    @property
-    def points(self) -> int:
-        """Every point of the scalar, read or not."""
-        return self.raw_points + sum(row[ROW_COUNT] for row in self.compacted_rows)
-
-
-def collection() -> Any:
-    return ScalarChunk._get_collection()
-
 
 def counts(overview: dict[str, Any] | None, chunk: dict[str, Any]) -> bool:
-    """Whether `chunk` holds points of the scalar as `overview` describes it."""
-    level = chunk.get("level", RAW)
-    if level == OVERVIEW:
-        return False
-    if overview is None:
-        return level == RAW  # compacted chunks before any overview: a compaction that never finished
-    if level == COMPACTED:
-        return chunk["_id"] in {row[ROW_ID] for row in overview["compacted"]}
-    return chunk["_id"] not in set(overview["replaced"])
+    """Whether the raw `chunk` holds points of the scalar as `overview` describes it."""
+    return overview is None or chunk["_id"] not in set(overview["replaced"])
 
 
-def read(task_id: str, metrics: dict[str, list[str]] | None = None, *, compacted: bool = True) -> dict[SeriesKey, Stored]:
+def read(task_id: str, metrics: dict[str, list[str]] | None = None, *, whole: bool = True, summaries: bool = False) -> dict[SeriesKey, Stored]:
     """The scalars of a task (or only `metrics`: {metric: variants, none or empty for all}), consistently.
 
-    With `compacted`, every chunk that counts; without, the raw chunks only, the compacted points left to
-    the overview's summary (the reads of charts, which must not grow with the run).
+    `whole`: the compacted chunks too (else the raw ones only); `summaries`: each compacted scalar's summary.
     """
     scope: dict[str, Any] = {"task": task_id}
     if metrics:
@@ -113,45 +114,37 @@ def read(task_id: str, metrics: dict[str, list[str]] | None = None, *, compacted
     def wanted(document: dict[str, Any]) -> bool:
         return not metrics or not metrics.get(document["metric"]) or document["variant"] in metrics[document["metric"]]
 
-    def chunks(overviews: dict[SeriesKey, dict[str, Any]]) -> Iterable[dict[str, Any]]:
-        # Raw chunks only where an overview stands for the compacted ones; a task never compacted is read
-        # whole (that also covers chunks from before `level` existed).
-        query = scope if compacted or not overviews else {**scope, "level": RAW}
-        return collection().find(query)
-
-    return consistent(scope, wanted, chunks)
+    for _ in range(READ_ATTEMPTS):
+        found = {_key(o): Stored(o) for o in overviews().find(scope) if wanted(o)}
+        for chunk in raw_chunks().find(scope):
+            if wanted(chunk) and counts(found.get(_key(chunk), Stored()).overview, chunk):
+                found.setdefault(_key(chunk), Stored()).chunks.append(chunk)
+        ids = [row[ROW_ID] for stored in found.values() for row in stored.compacted_rows] if whole else []
+        ids += [stored.overview["summary"] for stored in found.values() if stored.overview] if summaries else []
+        for document in compacted().find({"_id": {"$in": ids}}) if ids else ():
+            if "summary" in document:
+                found[_key(document)].summary = document["summary"]
+            else:
+                found[_key(document)].chunks.append(document)
+        if _stamps(scope, wanted) == {key: _stamp(stored.overview) for key, stored in found.items() if stored.overview}:
+            return found
+    raise _moving()
 
 
 def with_overview(task_id: str, metric: str, variant: str, body: Callable[[dict[str, Any] | None], T]) -> T:
     """`body(overview)` (reads of one scalar's chunks), run again until no compaction moved meanwhile."""
     key = {"_id": overview_id(task_id, metric, variant)}
     for _ in range(READ_ATTEMPTS):
-        overview = collection().find_one(key)
+        overview = overviews().find_one(key)
         result = body(overview)
-        if _stamp(collection().find_one(key, {"stamp": 1})) == _stamp(overview):
+        if _stamp(overviews().find_one(key, {"stamp": 1})) == _stamp(overview):
             return result
-    raise _moving()
-
-
-def consistent(
-    scope: dict[str, Any], wanted: Callable[[dict[str, Any]], bool],
-    chunks: Callable[[dict[str, dict[str, Any]]], Iterable[dict[str, Any]]],
-) -> dict[SeriesKey, Stored]:  # fmt: skip
-    """Overviews, then chunks, then the overviews' generations again, until no compaction moved in between."""
-    for _ in range(READ_ATTEMPTS):
-        overviews = {_key(o): o for o in collection().find({**scope, "level": OVERVIEW}) if wanted(o)}
-        found: dict[SeriesKey, Stored] = {key: Stored(overview) for key, overview in overviews.items()}
-        for chunk in chunks(overviews):
-            if wanted(chunk) and counts(overviews.get(_key(chunk)), chunk):
-                found.setdefault(_key(chunk), Stored()).chunks.append(chunk)
-        if _stamps(scope, wanted) == {key: _stamp(o) for key, o in overviews.items()}:
-            return found
     raise _moving()
 
 
 def _stamps(scope: dict[str, Any], wanted: Callable[[dict[str, Any]], bool]) -> dict[SeriesKey, str | None]:
     fields = {"metric": 1, "variant": 1, "stamp": 1}
-    return {_key(o): _stamp(o) for o in collection().find({**scope, "level": OVERVIEW}, fields) if wanted(o)}
+    return {_key(o): _stamp(o) for o in overviews().find(scope, fields) if wanted(o)}
 
 
 def _stamp(overview: dict[str, Any] | None) -> str | None:

@@ -15,7 +15,8 @@ from regista.server.call import Call
 from regista.server.errors import ApiError
 from regista.services.common.atomic import modify
 from regista.services.common.tenancy import writable
-from regista.services.events.documents import ScalarChunk, TaskEvent
+from regista.services.events import series_store
+from regista.services.events.documents import TaskEvent
 from regista.services.models.documents import Model
 from regista.services.projects import hierarchy
 from regista.services.projects.contents import ARCHIVED, DATASET_TAG, DATASETS_PROJECT, PIPELINE_TAG, REPORTS_TAG
@@ -120,8 +121,8 @@ def _delete_tasks(call: Call, ids: list[str]) -> tuple[int, list[str]]:
         modify(Task, {"_id": raw["_id"]}, lambda task: setattr(task, "parent", None))
     for raw in list(Model._get_collection().find({"task": {"$in": task_ids}, **outside}, {"_id": 1})):
         modify(Model, {"_id": raw["_id"]}, lambda model: setattr(model, "task", None))
-    for event_class in (ScalarChunk, TaskEvent):
-        event_class._get_collection().delete_many({"task": {"$in": task_ids}})
+    series_store.sweep({"task": {"$in": task_ids}})
+    TaskEvent._get_collection().delete_many({"task": {"$in": task_ids}})
     return tasks.delete_many({"_id": {"$in": task_ids}}).deleted_count, artifact_urls
 
 

@@ -13,7 +13,8 @@ from regista.services.common.documents import plain_fields
 from regista.services.common.listing import ListingSpec, plan_listing, run_listing
 from regista.services.common.tenancy import readable, writable
 from regista.services.common.values import new_id, to_api, utcnow
-from regista.services.events.documents import ScalarChunk, TaskEvent
+from regista.services.events import series_store
+from regista.services.events.documents import TaskEvent
 from regista.services.projects import hierarchy
 from regista.services.projects.documents import Project
 from regista.services.tasks.documents import Task, TaskStatus
@@ -51,8 +52,8 @@ def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     if task.get("status") != TaskStatus.created and ARCHIVED not in (task.get("system_tags") or []) and not request.get("force"):
         raise ApiError("task_cannot_be_deleted", "only a draft or archived report can be deleted (or use force)",
                        task=task["_id"], expected=TaskStatus.created, current=task.get("status"))  # fmt: skip
-    for event_class in (ScalarChunk, TaskEvent):
-        event_class._get_collection().delete_many({"task": task["_id"]})
+    series_store.sweep({"task": task["_id"]})
+    TaskEvent._get_collection().delete_many({"task": task["_id"]})
     deleted = Task._get_collection().delete_one({"_id": task["_id"], **writable(call)}).deleted_count
     _drop_reports_project_if_empty(task.get("project"))
     return {"deleted": deleted}

@@ -15,8 +15,8 @@ from regista.server.errors import ApiError
 from regista.services.common.atomic import modify
 from regista.services.common.tenancy import writable
 from regista.services.common.values import utcnow
-from regista.services.events import scalars
-from regista.services.events.documents import ScalarChunk, TaskEvent
+from regista.services.events import scalars, series_store
+from regista.services.events.documents import TaskEvent
 from regista.services.models.documents import Model
 from regista.services.queues.entries import remove_task_everywhere
 from regista.services.tasks.documents import Task, TaskStatus
@@ -58,7 +58,7 @@ def delete_task(call: Call, task_id: str, request: dict[str, Any]) -> dict[str, 
     # The task first, then its events: a batch being stored meanwhile is either deleted here or sees the
     # task gone after its insert and removes its own chunks (services.events.scalars.append).
     scope = {"task": task_id, "company": call.company}
-    events = ScalarChunk._get_collection().delete_many(scope).deleted_count
+    events = series_store.sweep(scope)
     events += TaskEvent._get_collection().delete_many(scope).deleted_count  # logs, plots, debug images
     answer = {"deleted": True, "updated_children": len(children), **counts, "events": events}
     if request.get("return_file_urls"):

@@ -8,9 +8,8 @@ import threading
 import pytest
 
 from regista.services.events import compaction, scalars
-from regista.services.events.series_store import COMPACTED, OVERVIEW, RAW
 
-
+RAW, COMPACTED, SUMMARY, OVERVIEW = "raw", "compacted", "summary", "overview"
 @pytest.fixture(autouse=True)
 def settled_at_once(monkeypatch):
     monkeypatch.setattr(compaction, "SETTLE", compaction.timedelta(0))  # fold chunks the moment they are written
@@ -26,8 +25,12 @@ def log(api, task_id: str, iters, value=lambda i: float(i), variant: str = "v") 
     api.call("events.add_batch", {"batched_data": events})
 
 
-def levels(db, task_id: str) -> list[int]:
-    return sorted(c.get("level", RAW) for c in db["scalar_chunks"].find({"task": task_id}))
+def levels(db, task_id: str) -> list[str]:
+    """What the task's scalars are stored as, sorted: a raw chunk, a compacted chunk, a summary, an overview."""
+    kinds = [RAW for _ in db["scalar_chunks"].find({"task": task_id})]
+    kinds += [SUMMARY if "summary" in c else COMPACTED for c in db["scalar_compacted"].find({"task": task_id})]
+    kinds += [OVERVIEW for _ in db["scalar_overviews"].find({"task": task_id})]
+    return sorted(kinds, key=[RAW, COMPACTED, SUMMARY, OVERVIEW].index)
 
 
 def test_point_by_point_chunks_fold_into_one_and_read_the_same(api, task_id, clean_db):
@@ -36,25 +39,26 @@ def test_point_by_point_chunks_fold_into_one_and_read_the_same(api, task_id, cle
     log(api, task_id, [5], value=lambda i: 500.0)  # a re-reported iteration: ClearML shows the later one
     before_history, before_series = scalars.history(task_id, "m", "v"), scalars.series_of(task_id)
     assert compaction.compact(task_id, "m", "v")
-    assert levels(clean_db, task_id) == [COMPACTED, OVERVIEW]
+    assert levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]
     assert scalars.history(task_id, "m", "v") == before_history and len(before_history) == 121
     assert scalars.series_of(task_id) == before_series and before_series[("m", "v")][5][1] == 500.0
     log(api, task_id, range(120, 130))
     assert compaction.compact(task_id, "m", "v")  # tops the small compacted chunk up
-    assert levels(clean_db, task_id) == [COMPACTED, OVERVIEW]
+    assert levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]
     assert [p[0] for p in scalars.series_of(task_id)[("m", "v")]] == list(range(130))
     assert not compaction.compact(task_id, "m", "v")  # nothing left to fold
 
 
 def test_large_scalars_split_into_chunks_of_bounded_size(api, task_id, clean_db, monkeypatch):
     monkeypatch.setattr(compaction, "CHUNK_POINTS", 100)
+    monkeypatch.setattr(compaction, "TOP_UP_POINTS", 100)
     log(api, task_id, range(250))
     log(api, task_id, range(250, 300))
     assert compaction.compact(task_id, "m", "v")
-    sizes = [len(c["iters"]) for c in clean_db["scalar_chunks"].find({"task": task_id, "level": COMPACTED})]
-    assert sorted(sizes) == [100, 100, 100]
-    overview = clean_db["scalar_chunks"].find_one({"task": task_id, "level": OVERVIEW})
-    assert overview["summary"]["count"] == 300 and sum(row[3] for row in overview["compacted"]) == 300
+    overview = clean_db["scalar_overviews"].find_one({"task": task_id})
+    assert [row[3] for row in overview["compacted"]] == [100, 100, 100]
+    assert sorted(len(c["iters"]) for c in clean_db["scalar_compacted"].find({"task": task_id, "compacted": True})) == [100, 100, 100]
+    assert clean_db["scalar_compacted"].find_one({"_id": overview["summary"]})["summary"]["count"] == 300
 
 
 def test_single_values_are_left_alone(api, task_id, clean_db):
@@ -131,7 +135,7 @@ def test_the_background_compactor_folds_what_a_process_wrote(api, task_id, clean
     assert compactor._thread is not None  # the fifth write asked for a pass, in the background
     waited = threading.Event()
     for _ in range(100):
-        if levels(clean_db, task_id) == [COMPACTED, OVERVIEW]:
+        if levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]:
             break
         waited.wait(0.05)
-    assert levels(clean_db, task_id) == [COMPACTED, OVERVIEW]
+    assert levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]

@@ -40,6 +40,7 @@ def pages(api, run_id: str, size: int) -> list[tuple[int, float, int]]:
 
 def test_pages_cut_through_repeated_points_and_compacted_chunks(api, run_id, monkeypatch):
     monkeypatch.setattr(compaction, "CHUNK_POINTS", 7)
+    monkeypatch.setattr(compaction, "TOP_UP_POINTS", 7)
     # Repeated steps, repeated (step, time) and exactly repeated points, across several writes.
     written = [(i // 3, float(i % 2), 1000 + i // 2) for i in range(60)] + [(4, 1.0, 1002)] * 5
     log(api, run_id, written[:40])
@@ -95,6 +96,7 @@ def test_charts_of_a_long_scalar_come_from_its_summary(api, run_id, monkeypatch)
 def test_a_zoomed_chart_reads_its_range_exactly(api, run_id, monkeypatch):
     monkeypatch.setattr(series_pages, "EXACT_POINTS", 1000)
     monkeypatch.setattr(compaction, "CHUNK_POINTS", 500)
+    monkeypatch.setattr(compaction, "TOP_UP_POINTS", 500)
     long_scalar(api, run_id, 5000)
     assert compaction.compact(run_id, "loss", "loss")
     params = {"run_ids": run_id, "metric_key": "loss", "max_results": 1000, "start_step": 1200, "end_step": 1299}
