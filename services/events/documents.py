@@ -31,35 +31,35 @@ class ScalarChunk(RevisionedDocument):
     epoch = IntField(db_field="_epoch", default=0)  # the task's metrics_epoch when written
 
 
-class ScalarOverview(RevisionedDocument):
-    """One scalar's index once compacted (series_store): its compacted chunks, what its last compaction
-    replaced, its summary's id. Small, so that finding a task's overviews stays cheap; written whole by
-    compare-and-swap on `stamp`."""
+class _CompactedScalar(RevisionedDocument):
+    """What compaction writes for a scalar (series_store): addressed by id, swept by task and epoch."""
 
-    meta = {"collection": "scalar_overviews", "strict": False, "indexes": [("task", "metric", "variant")]}
+    meta = {"abstract": True, "strict": False, "indexes": [("task", "metric", "variant")]}
 
     id = StringField(primary_key=True)
     company = StringField(required=True)
     task = StringField(required=True)
     metric = StringField(required=True)
     variant = StringField(required=True)
-    stamp = StringField()
     epoch = IntField(db_field="_epoch", default=0)
 
 
-class ScalarCompacted(RevisionedDocument):
+class ScalarOverview(_CompactedScalar):
+    """One scalar's index once compacted: its compacted chunks, what its last compaction replaced, its
+    summary's id. Small, so that finding a task's overviews stays cheap; written whole by compare-and-swap
+    on `stamp`."""
+
+    meta = {"collection": "scalar_overviews"}
+
+    stamp = StringField()
+
+
+class ScalarCompacted(_CompactedScalar):
     """Compacted chunks (many raw chunks' points, sorted by iteration) and overview summaries: large
     documents, read by id only (the embedded database filters by parsing each document's JSON, so they are
     kept out of the collections that are queried)."""
 
-    meta = {"collection": "scalar_compacted", "strict": False, "indexes": [("task", "metric", "variant")]}
-
-    id = StringField(primary_key=True)
-    company = StringField(required=True)
-    task = StringField(required=True)
-    metric = StringField(required=True)
-    variant = StringField(required=True)
-    epoch = IntField(db_field="_epoch", default=0)
+    meta = {"collection": "scalar_compacted"}
 
 
 class TaskEvent(RevisionedDocument):
