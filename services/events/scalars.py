@@ -206,9 +206,7 @@ def drop_earlier_epochs(company: str, task_id: str, epoch: int) -> int:
 def history(task_id: str, metric: str, variant: str) -> list[tuple[int, float, int]]:
     """(iter, value, timestamp) of one scalar, every point, ordered by iteration then time (MLflow)."""
     stored = series_store.read(task_id, {metric: [variant]}).get((metric, variant), series_store.Stored())
-    points = []
-    for chunk in stored.chunks:
-        points.extend(zip(chunk["iters"], map(decode_value, chunk["values"]), chunk["timestamps"]))
+    points = series_store.chunk_points(stored.chunks)
     points.sort(key=lambda p: (p[0], p[2]))
     COMPACTOR.read(task_id, metric, variant, stored.raw_chunks, stored.raw_points)
     return points

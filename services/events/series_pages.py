@@ -16,7 +16,7 @@ from typing import Any
 from regista.services.events import overview as summary
 from regista.services.events import series_store
 from regista.services.events.compaction import COMPACTOR
-from regista.services.events.series_store import ROW_COUNT, ROW_FIRST, ROW_ID, ROW_LAST, SINGLE_VALUE_ITERATION, decode_value
+from regista.services.events.series_store import ROW_COUNT, ROW_FIRST, ROW_ID, ROW_LAST, SINGLE_VALUE_ITERATION, chunk_points, decode_value
 
 EXACT_POINTS = 20_000
 Point = tuple[int, float, int]  # (iteration, value, timestamp)
@@ -32,21 +32,20 @@ def history_page(task_id: str, metric: str, variant: str, after: tuple[Any, ...]
     """Up to `limit` points in MLflow's order after the position `after` (the order() of the last point
     returned, and how many points of exactly that order were returned), and whether more follow."""
 
-    def later(point: Point) -> bool:
-        return after is None or order(point) > tuple(after[:4])
-
     def body(overview: dict[str, Any] | None) -> tuple[list[Point], bool]:
         scope = {"task": task_id, "metric": metric, "variant": variant}
         chunks = [c for c in series_store.raw_chunks().find(scope) if series_store.counts(overview, c)]
         COMPACTOR.read(task_id, metric, variant, len(chunks), sum(len(c["iters"]) for c in chunks))
-        candidates = _points(chunks, later, after)
+        candidates = _after(chunks, after)
         rows = sorted((r for r in (overview or {}).get("compacted", []) if after is None or r[ROW_LAST] >= after[0]),
                       key=lambda r: r[ROW_FIRST])  # fmt: skip
         # Read compacted chunks in the order of their first iteration until limit + 1 of the points read
-        # lie before the next unread chunk's first iteration: those are then the page and its successor.
+        # (past those returned already) lie before the next unread chunk's first iteration: those are
+        # then the page and its successor.
+        returned = after[4] if after else 0
         while rows:
             settled = sum(p[0] < rows[0][ROW_FIRST] for p in candidates)
-            needed = limit + 1 - settled
+            needed = limit + 1 + returned - settled
             if needed <= 0:
                 break
             chosen = []
@@ -57,19 +56,25 @@ def history_page(task_id: str, metric: str, variant: str, after: tuple[Any, ...]
                     break
             rows = rows[len(chosen) :]
             ids = [r[ROW_ID] for r in chosen]
-            candidates += _points(list(series_store.compacted().find({"_id": {"$in": ids}})), later, after)
+            candidates += _after(series_store.compacted().find({"_id": {"$in": ids}}), after)
         candidates.sort(key=order)
+        skip = 0  # the points equal to the last one returned that were returned with it
+        while skip < returned and skip < len(candidates) and order(candidates[skip]) == tuple(after[:4]):
+            skip += 1
+        candidates = candidates[skip:]
         return candidates[:limit], len(candidates) > limit
 
     return series_store.with_overview(task_id, metric, variant, body)
 
 
-def _points(chunks: list[dict[str, Any]], later: Any, after: tuple[Any, ...] | None) -> list[Point]:
-    points = [p for c in chunks for p in zip(c["iters"], map(decode_value, c["values"]), c["timestamps"]) if later(p)]
-    if after is not None and after[4]:  # the points equal to the last one returned: skip those returned
-        equal = [p for c in chunks for p in zip(c["iters"], map(decode_value, c["values"]), c["timestamps"]) if order(p) == tuple(after[:4])]
-        points += equal[after[4] :]
-    return points
+def _after(chunks: Any, after: tuple[Any, ...] | None) -> list[Point]:
+    """The points of `chunks` not before the position `after` in MLflow's order (those equal to the last
+    point returned included: the caller skips the ones it returned, once, over every chunk read)."""
+    points = chunk_points(chunks)
+    if after is None:
+        return points
+    last = tuple(after[:4])
+    return [p for p in points if order(p) >= last]
 
 
 @dataclass
@@ -90,7 +95,7 @@ def chart_sources(task_id: str, metrics: dict[str, list[str]] | None = None, ste
         rows = found.compacted_rows
         if steps is not None:
             rows = [r for r in rows if r[ROW_FIRST] <= steps[1] and r[ROW_LAST] >= steps[0]]
-        raw = [p for c in found.chunks for p in zip(c["iters"], map(decode_value, c["values"]), c["timestamps"])]
+        raw = chunk_points(found.chunks)
         if steps is not None:
             raw = [p for p in raw if steps[0] <= p[0] <= steps[1]]
         if len(raw) + sum(r[ROW_COUNT] for r in rows) <= EXACT_POINTS:
@@ -111,7 +116,7 @@ def _compacted_points(task_id: str, metric: str, variant: str, rows: list[list[A
         if not ids <= listed:
             raise _Moved()
         chunks = series_store.compacted().find({"_id": {"$in": list(ids)}})
-        points = [p for c in chunks for p in zip(c["iters"], map(decode_value, c["values"]), c["timestamps"])]
+        points = chunk_points(chunks)
         return [p for p in points if steps is None or steps[0] <= p[0] <= steps[1]]
 
     try:

@@ -23,7 +23,7 @@ each document it scans: queries go to the collections of small documents, large 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -51,6 +51,11 @@ def encode_value(value: float) -> float | str:
 
 def decode_value(value: float | str) -> float:
     return _NON_FINITE[value] if isinstance(value, str) else float(value)
+
+
+def chunk_points(chunks: Iterable[dict[str, Any]]) -> list[tuple[int, float, int]]:
+    """(iteration, value, timestamp) of every point of `chunks`, in their stored order, values decoded."""
+    return [p for c in chunks for p in zip(c["iters"], map(decode_value, c["values"]), c["timestamps"])]
 
 
 def raw_chunks() -> Any:
