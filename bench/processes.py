@@ -196,6 +196,26 @@ def mlflow_stub(log_path: Path, workers: int = 2) -> ServerProcess:
     return ServerProcess(command, dict(os.environ), log_path, "/api/2.0/mlflow/experiments/get", port)
 
 
+def clearml_stub(log_path: Path, upstream: str, workers: int = 2) -> ServerProcess:
+    """The ClearML SDK's reporting limit: events.add_batch answered at once, the rest handed to `upstream`."""
+    port = free_port("127.0.0.1")
+    command = [sys.executable, "-m", "bench.clearml_stub", "--port", str(port), "--upstream", upstream, "--workers", str(workers)]
+    return ServerProcess(command, dict(os.environ), log_path, "/api/debug.ping", port)
+
+
+def clearml_environment(url: str, home: Path) -> dict[str, str]:
+    """The environment of a ClearML program (SDK or agent) talking to the server at `url` as the bench user."""
+    return {
+        **os.environ,
+        "HOME": str(home),  # the SDK keeps its cache and configuration there
+        "CLEARML_API_HOST": url,
+        "CLEARML_WEB_HOST": url,
+        "CLEARML_FILES_HOST": f"{url}/files",
+        "CLEARML_API_ACCESS_KEY": BENCH_KEY,
+        "CLEARML_API_SECRET_KEY": BENCH_SECRET,
+    }
+
+
 def mlflow_server(mlflow: Path, data_dir: Path, log_path: Path) -> ServerProcess:
     """MLflow's own tracking server, one worker, SQLite store: the baseline users run today."""
     port = free_port("127.0.0.1")

@@ -6,7 +6,6 @@ Not a conftest: the two test modules import the fixture, so that only they start
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -35,13 +34,7 @@ def clearml_environment(server, home: Path, method: str = "GET", config: Path | 
     `config`: a clearml.conf for it (CLEARML_CONFIG_FILE); none: the SDK's defaults.
     """
     return {
-        **os.environ,
-        "HOME": str(home),  # the SDK keeps its cache and configuration there
-        "CLEARML_API_HOST": server.url,
-        "CLEARML_WEB_HOST": server.url,
-        "CLEARML_FILES_HOST": f"{server.url}/files",
-        "CLEARML_API_ACCESS_KEY": processes.BENCH_KEY,
-        "CLEARML_API_SECRET_KEY": processes.BENCH_SECRET,
+        **processes.clearml_environment(server.url, home),
         "CLEARML_API_DEFAULT_REQ_METHOD": method,
         **({"CLEARML_CONFIG_FILE": str(config)} if config else {}),
     }

@@ -20,6 +20,8 @@ def test_quick_mode_writes_every_figure(tmp_path):
         "mlflow_log_metric_of_limit", "mlflow_log_batch_of_limit", "mlflow_get_run_of_limit",
         "mlflow_log_metric_of_stub", "mlflow_log_batch_of_stub", "mlflow_get_run_of_stub",
         "db_write_ms", "db_read_ms", "startup_s", "scalar_log_metric_ms",
+        "clearml_report_scalar_of_limit", "clearml_report_scalar_of_stub", "clearml_report_scalar_events_per_s",
+        "clearml_report_scalar_stub_events_per_s", "clearml_report_scalar_batches",
     ] + [f"models_{name}_{figure}" for name in ("get_by_id", "get_all", "create") for figure in ("rps", "p50_ms", "p99_ms")]  # fmt: skip
     for key in expected:
         assert isinstance(figures[key], (int, float)) and figures[key] > 0, key
