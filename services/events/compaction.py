@@ -18,6 +18,7 @@ import collections
 import logging
 import os
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -36,17 +37,34 @@ CHUNK_POINTS = 10_000
 # A last compacted chunk smaller than this is rewritten with the next pass's points: a scalar logged point
 # by point then ends up in chunks of a few thousand points, each point rewritten a few times at most.
 TOP_UP_POINTS = 2_000
-# A scalar is compacted once this many raw chunks or points of it piled up.
+# A scalar is compacted once a process wrote this many raw chunks or points of it...
 TRIGGER_CHUNKS = 128
 TRIGGER_POINTS = 10_000
+# ...or a read found this many: what is left raw after the last write of a run (up to the write trigger
+# per API process) would otherwise be read and decoded point by point by every chart for ever.
+READ_TRIGGER_CHUNKS = 16
+READ_TRIGGER_POINTS = 1_000
 # Raw chunks younger than this are left for the next pass: a write that lost its task's compare-and-swap
 # takes its chunks back within milliseconds, and folding one first would keep a point never acknowledged.
 SETTLE = timedelta(seconds=1)
+LATER_MARGIN_S = 0.5  # after SETTLE, before passing over a burst's young chunks again
 SeriesId = tuple[str, str, str]  # (task, metric, variant)
 
 
-def compact(task_id: str, metric: str, variant: str) -> bool:
-    """One pass over a scalar; False when there was nothing to fold or another pass or a sweep won."""
+class Pass:
+    """What a pass did: true when it folded chunks; `unsettled` when it left enough chunks too young to
+    fold for a read to ask for a pass (the tail of a burst of writes: passed over again once settled)."""
+
+    def __init__(self, folded: bool, unsettled: bool = False):
+        self.folded = folded
+        self.unsettled = unsettled
+
+    def __bool__(self) -> bool:
+        return self.folded
+
+
+def compact(task_id: str, metric: str, variant: str) -> Pass:
+    """One pass over a scalar; false when there was nothing to fold or another pass or a sweep won."""
     key = overview_id(task_id, metric, variant)
     previous = overviews().find_one({"_id": key})
     if previous is not None and previous["replaced"]:
@@ -57,26 +75,27 @@ def compact(task_id: str, metric: str, variant: str) -> bool:
     found = list(raw_chunks().find(scope))
     epoch = previous["_epoch"] if previous else max((c.get("_epoch") or 0 for c in found), default=0)
     settled = utcnow() - SETTLE
-    raws = [
-        c for c in found
-        if (c.get("_epoch") or 0) == epoch and c.get("first_iter") != SINGLE_VALUE_ITERATION and (c.get("created") or settled) <= settled
-    ]  # fmt: skip
+    foldable = [c for c in found if (c.get("_epoch") or 0) == epoch and c.get("first_iter") != SINGLE_VALUE_ITERATION]
+    raws = [c for c in foldable if (c.get("created") or settled) <= settled]
+    young = [c for c in foldable if (c.get("created") or settled) > settled]
+    # worth another pass once they settle: as many as would make a read ask for one
+    unsettled = len(young) >= READ_TRIGGER_CHUNKS or sum(len(c["iters"]) for c in young) >= READ_TRIGGER_POINTS
     if not raws:
-        return False
+        return Pass(False, unsettled)
     raws.sort(key=lambda c: (c.get("created") or settled, c["_id"]))
     rows = list(previous["compacted"]) if previous else []
     folded: list[dict[str, Any]] = []
     if rows and rows[-1][ROW_COUNT] < TOP_UP_POINTS:  # a small last chunk is topped up, not left small
         tail = compacted().find_one({"_id": rows[-1][ROW_ID]})
         if tail is None:
-            return False  # a sweep is removing the scalar
+            return Pass(False)  # a sweep is removing the scalar
         folded.append(tail)
         rows.pop()
     written = _compacted_chunks(folded + raws, epoch)
     points = ((i, decode_value(v), t) for c in raws for i, v, t in zip(c["iters"], c["values"], c["timestamps"]))
     before = compacted().find_one({"_id": previous["summary"]}) if previous else None
     if previous is not None and before is None:
-        return False  # a sweep is removing the scalar
+        return Pass(False)  # a sweep is removing the scalar
     current = summary.fold(summary.decode(before["summary"], decode_value) if before else summary.empty(), points)
     digest = {**_identity(raws[0], epoch), "_id": new_id(), "summary": summary.encode(current, encode_value)}
     compacted().insert_many([*written, digest], ordered=False)
@@ -88,12 +107,12 @@ def compact(task_id: str, metric: str, variant: str) -> bool:
     }  # fmt: skip
     if not _swap(previous, replacement):
         _delete([c["_id"] for c in written] + [digest["_id"]])
-        return False
+        return Pass(False)
     if _swept(task_id, epoch):
         sweep({**scope, "_epoch": epoch})
-        return False
+        return Pass(False)
     _delete(replacement["replaced"])
-    return True
+    return Pass(True, unsettled)
 
 
 def _identity(chunk: dict[str, Any], epoch: int) -> dict[str, Any]:
@@ -149,10 +168,12 @@ class Compactor:
 
     MAX_TRACKED = 10_000  # scalars whose writes are counted; the least recently written are forgotten
 
-    def __init__(self) -> None:
+    def __init__(self, background: bool = True) -> None:
+        self._background = background  # False: requested passes run only when drain() is called
         self._lock = threading.Lock()
         self._written: collections.OrderedDict[SeriesId, list[int]] = collections.OrderedDict()
         self._pending: dict[SeriesId, None] = {}
+        self._later: dict[SeriesId, float] = {}  # scalars to pass over again once their young chunks settled
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -176,26 +197,36 @@ class Compactor:
 
     def read(self, task_id: str, metric: str, variant: str, raw_chunks: int, raw_points: int) -> None:
         """A read found this many raw chunks of a scalar (written by any process)."""
-        if raw_chunks >= TRIGGER_CHUNKS or raw_points >= TRIGGER_POINTS:
+        if raw_chunks >= READ_TRIGGER_CHUNKS or raw_points >= READ_TRIGGER_POINTS:
             self.request(task_id, metric, variant)
 
     def request(self, task_id: str, metric: str, variant: str) -> None:
         with self._lock:
             self._pending[(task_id, metric, variant)] = None
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                # Started on first use, in the process that uses it: a thread does not survive a fork.
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._work, name="scalar-compactor", daemon=True)
-                self._thread.start()
+            if self._background:
+                self._ensure_thread()
         self._wake.set()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            # Started on first use, in the process that uses it: a thread does not survive a fork.
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._work, name="scalar-compactor", daemon=True)
+            self._thread.start()
 
     def drain(self) -> None:
         """Run every pending pass now, in this thread (tests, and a process about to stop)."""
         while (series := self._next()) is not None:
-            self._run(series)
+            if self._run(series):
+                with self._lock:
+                    self._later[series] = time.monotonic() + SETTLE.total_seconds() + LATER_MARGIN_S
 
     def _next(self) -> SeriesId | None:
         with self._lock:
+            now = time.monotonic()
+            for series in [s for s, due in self._later.items() if due <= now]:
+                del self._later[series]
+                self._pending[series] = None
             if not self._pending:
                 self._wake.clear()
                 return None
@@ -205,17 +236,24 @@ class Compactor:
 
     def _work(self) -> None:
         while True:
-            self._wake.wait()
+            with self._lock:
+                timeout = max(0.0, min(self._later.values()) - time.monotonic()) if self._later else None
+            self._wake.wait(timeout)
             self.drain()
 
     @staticmethod
-    def _run(series: SeriesId) -> None:
+    def _run(series: SeriesId) -> bool:
+        """A few passes over `series`; whether to pass over it again later: chunks too young to fold were
+        left, or it was still being written faster than the passes folded."""
         try:
-            for _ in range(3):  # a pass leaves raws too young to fold: the next folds what settled since
-                if not compact(*series):
+            for _ in range(3):
+                done = compact(*series)
+                if not done:
                     break
+            return done.unsettled
         except Exception:  # a failed pass changes nothing readers see; the next write or read asks again
             log.exception("compacting the scalar %s of task %s failed", series[1:], series[0])
+            return False
 
 
 COMPACTOR = Compactor()

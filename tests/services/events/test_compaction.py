@@ -10,6 +10,9 @@ import pytest
 from regista.services.events import compaction, scalars
 
 RAW, COMPACTED, SUMMARY, OVERVIEW = "raw", "compacted", "summary", "overview"
+pytestmark = pytest.mark.usefixtures("foreground_compactor")
+
+
 @pytest.fixture(autouse=True)
 def settled_at_once(monkeypatch):
     monkeypatch.setattr(compaction, "SETTLE", compaction.timedelta(0))  # fold chunks the moment they are written
@@ -139,3 +142,48 @@ def test_the_background_compactor_folds_what_a_process_wrote(api, task_id, clean
             break
         waited.wait(0.05)
     assert levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]
+
+
+def test_a_read_that_finds_a_raw_tail_asks_for_a_pass(api, task_id, clean_db, foreground_compactor):
+    for i in range(compaction.READ_TRIGGER_CHUNKS - 1):
+        log(api, task_id, [i])
+    scalars.history(task_id, "m", "v")
+    foreground_compactor.drain()
+    assert set(levels(clean_db, task_id)) == {RAW}  # a few chunks: reading them costs little
+    log(api, task_id, [compaction.READ_TRIGGER_CHUNKS - 1])
+    foreground_compactor.drain()
+    assert set(levels(clean_db, task_id)) == {RAW}  # far below what a write asks a pass for
+    scalars.history(task_id, "m", "v")
+    foreground_compactor.drain()
+    assert levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]
+    assert [p[0] for p in scalars.history(task_id, "m", "v")] == list(range(compaction.READ_TRIGGER_CHUNKS))
+
+
+def test_a_pass_reports_the_young_chunks_it_left(api, task_id, monkeypatch):
+    monkeypatch.setattr(compaction, "SETTLE", compaction.timedelta(hours=1))
+    for i in range(compaction.READ_TRIGGER_CHUNKS - 1):
+        log(api, task_id, [i])
+    done = compaction.compact(task_id, "m", "v")
+    assert not done and not done.unsettled  # too few to be worth a pass of their own
+    log(api, task_id, [compaction.READ_TRIGGER_CHUNKS])
+    done = compaction.compact(task_id, "m", "v")
+    assert not done and done.unsettled
+
+
+def test_the_young_tail_of_a_burst_is_folded_once_it_settled(api, task_id, clean_db, monkeypatch):
+    """The last writes of a run leave chunks too young for the pass they asked for; with no write or read
+    after them, the background compactor comes back for them."""
+    monkeypatch.setattr(compaction, "SETTLE", compaction.timedelta(seconds=0.5))
+    monkeypatch.setattr(compaction, "TRIGGER_CHUNKS", 5)
+    monkeypatch.setattr(compaction, "READ_TRIGGER_CHUNKS", 1)  # any chunk left young is worth coming back for
+    compactor = compaction.Compactor()
+    monkeypatch.setattr(scalars, "COMPACTOR", compactor)
+    for i in range(5):
+        log(api, task_id, [i])  # the last write asks for a pass, which finds the chunks too young
+    waited = threading.Event()
+    for _ in range(100):
+        if levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]:
+            break
+        waited.wait(0.05)
+    assert levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]
+    assert [p[0] for p in scalars.history(task_id, "m", "v")] == list(range(5))

@@ -10,6 +10,9 @@ import pytest
 from regista.services.events import compaction, series_pages
 
 
+pytestmark = pytest.mark.usefixtures("foreground_compactor")
+
+
 @pytest.fixture(autouse=True)
 def settled_at_once(monkeypatch):
     monkeypatch.setattr(compaction, "SETTLE", compaction.timedelta(0))
