@@ -43,3 +43,21 @@ def test_non_finite_values_survive_storage():
     folded = overview.fold(overview.empty(), [(1, math.inf, 1), (2, -math.inf, 2)])
     stored = overview.decode(overview.encode(folded, encode_value), decode_value)
     assert stored["last"][1] == -math.inf and stored["buckets"][0][overview.FIRST_VALUE] == math.inf
+
+
+def test_a_stored_summary_reads_back_as_folded_through_the_database(clean_db):
+    points = [(i * 3, (-1.0) ** i / (i + 1), 1_700_000_000_000 + i) for i in range(20_000)] + [(7, math.nan, 5)]
+    folded = overview.fold(overview.empty(), points)
+    clean_db["summaries"].insert_one({"_id": "s", "summary": overview.encode(folded, encode_value)})
+    stored = overview.decode(clean_db["summaries"].find_one({"_id": "s"})["summary"], decode_value)
+    nan_free = [[0.0 if isinstance(v, float) and math.isnan(v) else v for v in row] for row in stored["buckets"]]
+    expected = [[0.0 if isinstance(v, float) and math.isnan(v) else v for v in row] for row in folded["buckets"]]
+    assert nan_free == expected and stored["stride"] == folded["stride"] and stored["count"] == 20_001
+    assert any(math.isnan(row[overview.TOTAL]) for row in stored["buckets"])  # a NaN point poisons its bucket's sum
+    assert stored["last"] == folded["last"]
+
+
+def test_summaries_stored_a_list_per_bucket_still_read():
+    folded = overview.fold(overview.empty(), [(1, 2.0, 10), (9, math.inf, 20)])
+    as_lists = {**folded, "buckets": [[*row[:2], encode_value(row[2]), row[3], row[4], encode_value(row[5])] for row in folded["buckets"]]}
+    assert overview.decode(as_lists, decode_value) == folded
