@@ -27,7 +27,8 @@ from pymongo.errors import DuplicateKeyError
 from regista.services.common.values import new_id, utcnow
 from regista.services.events import overview as summary
 from regista.services.events.series_store import (
-    ROW_COUNT, ROW_ID, SINGLE_VALUE_ITERATION, compacted, decode_value, encode_value, overview_id, overviews, raw_chunks, sweep,
+    ROW_COUNT, ROW_ID, SINGLE_VALUE_ITERATION, chunk_columns, compacted, decode_value, encode_value, overview_id, overviews,
+    pack_points, raw_chunks, sweep,
 )  # fmt: skip
 from regista.services.models.documents import Model
 from regista.services.tasks.documents import Task
@@ -92,7 +93,7 @@ def compact(task_id: str, metric: str, variant: str) -> Pass:
         folded.append(tail)
         rows.pop()
     written = _compacted_chunks(folded + raws, epoch)
-    points = ((i, decode_value(v), t) for c in raws for i, v, t in zip(c["iters"], c["values"], c["timestamps"]))
+    points = (p for c in raws for p in zip(*chunk_columns(c)))
     before = compacted().find_one({"_id": previous["summary"]}) if previous else None
     if previous is not None and before is None:
         return Pass(False)  # a sweep is removing the scalar
@@ -101,7 +102,7 @@ def compact(task_id: str, metric: str, variant: str) -> Pass:
     compacted().insert_many([*written, digest], ordered=False)
     replacement = {
         **_identity(raws[0], epoch), "_id": key, "stamp": new_id(), "generation": (previous["generation"] if previous else 0) + 1,
-        "compacted": rows + [[c["_id"], c["first_iter"], c["last_iter"], len(c["iters"])] for c in written],
+        "compacted": rows + [[c["_id"], c["first_iter"], c["last_iter"], c["packed"]] for c in written],
         "summary": digest["_id"], "replaced": [c["_id"] for c in folded + raws] + ([before["_id"]] if before else []),
         "created": utcnow(),
     }  # fmt: skip
@@ -128,17 +129,14 @@ def _delete(ids: list[str]) -> None:
 def _compacted_chunks(sources: list[dict[str, Any]], epoch: int) -> list[dict[str, Any]]:
     """The points of `sources` (oldest first) sorted by iteration, in chunks of CHUNK_POINTS. The sort is
     stable: of points at one iteration, the later written stays later (ClearML shows the last one)."""
-    points = sorted(
-        ((i, v, t) for c in sources for i, v, t in zip(c["iters"], c["values"], c["timestamps"])), key=lambda p: p[0]
-    )
+    points = sorted((p for c in sources for p in zip(*chunk_columns(c))), key=lambda p: p[0])
     created = max(c.get("created") or utcnow() for c in sources)
     written = []
     for start in range(0, len(points), CHUNK_POINTS):
         piece = points[start : start + CHUNK_POINTS]
         written.append({
             **_identity(sources[0], epoch), "_id": new_id(), "compacted": True, "first_iter": piece[0][0],
-            "last_iter": piece[-1][0], "iters": [p[0] for p in piece], "values": [p[1] for p in piece],
-            "timestamps": [p[2] for p in piece], "created": created,
+            "last_iter": piece[-1][0], **pack_points(piece), "created": created,
         })  # fmt: skip
     return written
 

@@ -55,9 +55,10 @@ class ScalarOverview(_CompactedScalar):
 
 
 class ScalarCompacted(_CompactedScalar):
-    """Compacted chunks (many raw chunks' points, sorted by iteration) and overview summaries: large
-    documents, read by id only (the embedded database filters by parsing each document's JSON, so they are
-    kept out of the collections that are queried)."""
+    """Compacted chunks (many raw chunks' points, sorted by iteration, in packed binary columns: see
+    series_store.pack_points) and overview summaries: large documents, read by id only (the embedded
+    database filters by parsing each document's JSON, so they are kept out of the collections that are
+    queried)."""
 
     meta = {"collection": "scalar_compacted"}
 

@@ -227,14 +227,14 @@ def series_of(task_id: str, metrics: dict[str, list[str]] | None = None) -> dict
         latest: dict[int, tuple[Any, ...]] = {}
         for chunk in stored.chunks:
             written, compacted = chunk.get("created"), chunk.get("compacted", False)
-            for position, (iteration, value, timestamp) in enumerate(zip(chunk["iters"], chunk["values"], chunk["timestamps"])):
+            for position, (iteration, value, timestamp) in enumerate(zip(*series_store.chunk_columns(chunk))):
                 # Last written wins: by the write's time, then the point's; a compacted chunk keeps its
                 # points of one iteration in the order they were written, so there its position decides.
                 order = (written, position) if compacted else (written, timestamp, position)
                 if iteration not in latest or order >= latest[iteration][0]:
                     latest[iteration] = (order, value, timestamp)
         if latest:
-            result[(metric, variant)] = [(i, decode_value(found[1]), found[2]) for i, found in sorted(latest.items())]
+            result[(metric, variant)] = [(i, found[1], found[2]) for i, found in sorted(latest.items())]
         COMPACTOR.read(task_id, metric, variant, stored.raw_chunks, stored.raw_points)
     return result
 

@@ -3,11 +3,12 @@ twice or misses one, while passes race each other, writers, readers, resets and 
 
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
 
-from regista.services.events import compaction, scalars
+from regista.services.events import compaction, scalars, series_store
 
 RAW, COMPACTED, SUMMARY, OVERVIEW = "raw", "compacted", "summary", "overview"
 pytestmark = pytest.mark.usefixtures("foreground_compactor")
@@ -60,7 +61,8 @@ def test_large_scalars_split_into_chunks_of_bounded_size(api, task_id, clean_db,
     assert compaction.compact(task_id, "m", "v")
     overview = clean_db["scalar_overviews"].find_one({"task": task_id})
     assert [row[3] for row in overview["compacted"]] == [100, 100, 100]
-    assert sorted(len(c["iters"]) for c in clean_db["scalar_compacted"].find({"task": task_id, "compacted": True})) == [100, 100, 100]
+    stored = clean_db["scalar_compacted"].find({"task": task_id, "compacted": True})
+    assert sorted(len(series_store.chunk_points([c])) for c in stored) == [100, 100, 100]
     assert clean_db["scalar_compacted"].find_one({"_id": overview["summary"]})["summary"]["count"] == 300
 
 
@@ -187,3 +189,30 @@ def test_the_young_tail_of_a_burst_is_folded_once_it_settled(api, task_id, clean
         waited.wait(0.05)
     assert levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]
     assert [p[0] for p in scalars.history(task_id, "m", "v")] == list(range(5))
+
+
+def test_compacted_chunks_keep_every_value_exactly(api, task_id, clean_db):
+    values = [math.nan, math.inf, -math.inf, 0.1, -0.0, 1e308, 5e-324]  # JSON has no NaN: stored as MLflow does
+    scalars.append(api.company, task_id, [scalars.Point("m", "v", i, value, 1000 + i) for i, value in enumerate(values)])
+    before = scalars.history(task_id, "m", "v")
+    assert compaction.compact(task_id, "m", "v")
+    after = scalars.history(task_id, "m", "v")
+    assert [repr(p) for p in after] == [repr(p) for p in before]
+    assert sorted(repr(p[1]) for p in after) == sorted(map(repr, values))
+
+
+def test_compacted_chunks_stored_as_lists_still_read(api, task_id, clean_db):
+    """As the first release of compaction wrote them: lists, non-finite values as strings."""
+    log(api, task_id, range(3))
+    assert compaction.compact(task_id, "m", "v")
+    chunk = clean_db["scalar_compacted"].find_one({"task": task_id, "compacted": True})
+    iters, values, timestamps = series_store.chunk_columns(chunk)
+    clean_db["scalar_compacted"].replace_one({"_id": chunk["_id"]}, {
+        **{k: v for k, v in chunk.items() if k != "packed"}, "iters": list(iters), "values": ["NaN", 1.0, "Infinity"],
+        "timestamps": list(timestamps),
+    })  # fmt: skip
+    assert [(p[0], repr(p[1])) for p in scalars.history(task_id, "m", "v")] == [(0, "nan"), (1, "1.0"), (2, "inf")]
+    log(api, task_id, [3])
+    assert compaction.compact(task_id, "m", "v")  # the small list chunk is topped up, and packed
+    assert clean_db["scalar_compacted"].find_one({"task": task_id, "compacted": True})["packed"] == 4
+    assert [(p[0], repr(p[1])) for p in scalars.history(task_id, "m", "v")] == [(0, "nan"), (1, "1.0"), (2, "inf"), (3, "3.0")]
