@@ -58,7 +58,7 @@ $(MLFLOW_VENV)/bin/mlflow:
 	$(PYTHON) -m venv $(MLFLOW_VENV)
 	$(MLFLOW_VENV)/bin/pip install --quiet mlflow==$(MLFLOW_VERSION)
 
-# make bench: the whole suite; make bench QUICK=1: a reduced one (under 2 minutes, no MLflow server).
+# make bench: the whole suite; make bench QUICK=1: a reduced one (about 3 minutes, no MLflow server).
 bench: $(STAMP) wrk $(if $(QUICK),,$(MLFLOW_VENV)/bin/mlflow)
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick --mlflow-server '')
 

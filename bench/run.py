@@ -179,7 +179,7 @@ def _check(name: str, result: wrk.LoadResult) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short runs and smaller scaling sizes (under 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short runs and smaller scaling sizes (about 3 minutes)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results", help="results folder")
     parser.add_argument(
         "--mlflow-server", type=Path, default=MLFLOW_SERVER if MLFLOW_SERVER.exists() else None,
