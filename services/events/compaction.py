@@ -153,12 +153,13 @@ def _swap(previous: dict[str, Any] | None, replacement: dict[str, Any]) -> bool:
 
 
 def _swept(task_id: str, epoch: int) -> bool:
-    """Whether the task (or model) was deleted, or its scalars started over, since the pass began: its
-    sweep may have run before this pass wrote, so the pass removes what it wrote itself."""
-    task = Task._get_collection().find_one({"_id": task_id}, {"_metrics_epoch": 1})
-    if task is not None:
-        return (task.get("_metrics_epoch") or 0) != epoch
-    return Model._get_collection().find_one({"_id": task_id}, {"_id": 1}) is None
+    """Whether the task (or model) was deleted, or its scalars started over (a task reset, a model's events
+    deleted), since the pass began: the sweep may have run before this pass wrote, so the pass removes
+    what it wrote itself."""
+    owner = Task._get_collection().find_one({"_id": task_id}, {"_metrics_epoch": 1})
+    if owner is None:  # a model's scalars (ClearML model events), whose deletion moves its epoch too
+        owner = Model._get_collection().find_one({"_id": task_id}, {"_metrics_epoch": 1})
+    return owner is None or (owner.get("_metrics_epoch") or 0) != epoch
 
 
 class Compactor:

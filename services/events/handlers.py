@@ -141,9 +141,12 @@ def delete_for_model(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         raise ApiError("invalid_model_id", "no such model", id=request["model"])
     if model.get("ready") and not request.get("allow_locked"):
         raise ApiError("invalid_model_id", "the events of a ready (published) model are kept (allow_locked to delete)", id=model["_id"])
+    # The model's scalars begin a new epoch before they are swept, as a task's do on reset: a compaction
+    # pass that read them before the sweep then sees the epoch moved and removes what it wrote.
+    changes = {"$set": {"last_metrics": {}}, "$inc": {"_rev": 1, "_metrics_epoch": 1}}
+    Model._get_collection().update_one({"_id": model["_id"]}, changes)
     scope = {"task": model["_id"], "company": call.company}
     deleted = series_store.sweep(scope) + TaskEvent._get_collection().delete_many(scope).deleted_count
-    Model._get_collection().update_one({"_id": model["_id"]}, {"$set": {"last_metrics": {}}, "$inc": {"_rev": 1}})
     return {"deleted": deleted}
 
 

@@ -104,7 +104,7 @@ def append_for_model(company: str, model_id: str, points: list[Point]) -> bool:
     now = utcnow()
     collection = Model._get_collection()
     for attempt in range(MAX_ATTEMPTS):
-        raw = collection.find_one({"_id": model_id, "company": company}, {"last_metrics": 1, "last_iteration": 1, "_rev": 1})
+        raw = collection.find_one({"_id": model_id, "company": company}, {"last_metrics": 1, "last_iteration": 1, "_rev": 1, "_metrics_epoch": 1})
         if raw is None:
             return False
         update = {
@@ -120,7 +120,10 @@ def append_for_model(company: str, model_id: str, points: list[Point]) -> bool:
         time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
     else:
         raise ApiError("update_conflict", "the model kept changing; retry the request", id=model_id)
-    ScalarChunk._get_collection().insert_many(_chunks(company, model_id, series, now), ordered=False)
+    chunks = _chunks(company, model_id, series, now)
+    for chunk in chunks:  # of the epoch the revision-checked write saw
+        chunk["_epoch"] = raw.get("_metrics_epoch") or 0
+    ScalarChunk._get_collection().insert_many(chunks, ordered=False)
     COMPACTOR.wrote(model_id, {key: len(group) for key, group in series.items()})
     return True
 

@@ -92,6 +92,29 @@ def test_a_reset_during_a_pass_leaves_nothing_of_the_old_epoch(api, task_id, cle
     assert [p[0] for p in scalars.history(task_id, "m", "v")] == [0, 1, 2]
 
 
+def test_a_model_s_events_deleted_during_a_pass_stay_deleted(api, create_model, clean_db, monkeypatch):
+    model = create_model(name="detector")
+    events = [{"task": model, "type": "training_stats_scalar", "metric": "m", "variant": "v", "iter": i, "value": float(i),
+               "model_event": True} for i in range(10)]  # fmt: skip
+    api.call("events.add_batch", {"batched_data": events}, version="2.22")
+    real_swept = compaction._swept
+
+    def deleted_meanwhile(owner, epoch):  # the delete lands after the pass read, before it checks
+        api.call("events.delete_for_model", {"model": model}, version="2.22")
+        return real_swept(owner, epoch)
+
+    monkeypatch.setattr(compaction, "_swept", deleted_meanwhile)
+    assert not compaction.compact(model, "m", "v")
+    assert levels(clean_db, model) == []
+    histogram = api.call("events.scalar_metrics_iter_histogram", {"task": model, "model_events": True}, version="2.22")
+    assert histogram == {}
+    monkeypatch.setattr(compaction, "_swept", real_swept)
+    api.call("events.add_batch", {"batched_data": events[:3]}, version="2.22")  # the next epoch's points compact
+    assert compaction.compact(model, "m", "v")
+    histogram = api.call("events.scalar_metrics_iter_histogram", {"task": model, "model_events": True}, version="2.22")
+    assert histogram["m"]["v"]["x"] == [0, 1, 2]
+
+
 def test_a_task_deleted_before_the_pass_writes_leaves_no_chunks(api, task_id, clean_db):
     log(api, task_id, range(10))
     clean_db["tasks"].delete_one({"_id": task_id})  # deleted; its sweep has not reached the chunks yet
