@@ -242,8 +242,8 @@ class Compactor:
 
     @staticmethod
     def _run(series: SeriesId) -> bool:
-        """A few passes over `series`; whether to pass over it again later: chunks too young to fold were
-        left, or it was still being written faster than the passes folded."""
+        """A few passes over `series`, while they fold; whether to pass over it again later (the last one
+        left enough chunks too young to fold)."""
         try:
             for _ in range(3):
                 done = compact(*series)

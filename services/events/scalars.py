@@ -69,8 +69,7 @@ def append(
                 return False
         if check is not None:
             check(raw)
-        for chunk in chunks:
-            chunk["_epoch"] = raw.get("_metrics_epoch") or 0
+        _stamp_epoch(chunks, raw)
         ScalarChunk._get_collection().insert_many(chunks, ordered=False)
         revision = raw.get("_rev")
         new = {
@@ -121,8 +120,7 @@ def append_for_model(company: str, model_id: str, points: list[Point]) -> bool:
     else:
         raise ApiError("update_conflict", "the model kept changing; retry the request", id=model_id)
     chunks = _chunks(company, model_id, series, now)
-    for chunk in chunks:  # of the epoch the revision-checked write saw
-        chunk["_epoch"] = raw.get("_metrics_epoch") or 0
+    _stamp_epoch(chunks, raw)  # the epoch the revision-checked write saw
     ScalarChunk._get_collection().insert_many(chunks, ordered=False)
     COMPACTOR.wrote(model_id, {key: len(group) for key, group in series.items()})
     return True
@@ -187,6 +185,12 @@ def _chunks(company: str, task_id: str, series: dict[tuple[str, str], list[Point
         ).to_mongo()
         for (metric, variant), group in series.items()
     ]  # fmt: skip
+
+
+def _stamp_epoch(chunks: list[Any], owner: dict[str, Any]) -> None:
+    """The chunks marked with the scalar epoch of their task or model, as read."""
+    for chunk in chunks:
+        chunk["_epoch"] = owner.get("_metrics_epoch") or 0
 
 
 def start_over(task: Task) -> None:

@@ -82,11 +82,6 @@ def chunk_columns(chunk: dict[str, Any]) -> tuple[Sequence[int], Sequence[float]
     )  # fmt: skip
 
 
-def chunk_size(chunk: dict[str, Any]) -> int:
-    size = chunk.get("packed")
-    return len(chunk["iters"]) if size is None else size
-
-
 def chunk_points(chunks: Iterable[dict[str, Any]]) -> list[tuple[int, float, int]]:
     """(iteration, value, timestamp) of every point of `chunks`, in their stored order, values decoded."""
     return [p for c in chunks for p in zip(*chunk_columns(c))]
