@@ -26,9 +26,10 @@ from pymongo.errors import DuplicateKeyError
 
 from regista.services.common.values import new_id, utcnow
 from regista.services.events import overview as summary
+from regista.services.events import scalar_tail
 from regista.services.events.series_store import (
     ROW_COUNT, ROW_ID, SINGLE_VALUE_ITERATION, chunk_columns, compacted, decode_value, encode_value, overview_id, overviews,
-    pack_points, raw_chunks, sweep,
+    folded_sequence, pack_points, raw_chunks, sweep,
 )  # fmt: skip
 from regista.services.models.documents import Model
 from regista.services.tasks.documents import Task
@@ -73,12 +74,24 @@ def compact(task_id: str, metric: str, variant: str) -> Pass:
         # longer lists it as replaced.
         _delete(previous["replaced"])
     scope = {"task": task_id, "metric": metric, "variant": variant}
+    moved = scalar_tail.moved_through(task_id)  # before the chunks: every entry up to it is a chunk by now
     found = list(raw_chunks().find(scope))
+    folded_seq = folded_sequence(previous)
+    copies = {c["_id"] for c in found if c.get("seq") is not None and c["seq"] <= folded_seq}
+    if copies:  # entries folded already, inserted again by a write that worked from a stale task
+        raw_chunks().delete_many({"_id": {"$in": list(copies)}})
+    found = [c for c in found if c["_id"] not in copies]
     epoch = previous["_epoch"] if previous else max((c.get("_epoch") or 0 for c in found), default=0)
     settled = utcnow() - SETTLE
     foldable = [c for c in found if (c.get("_epoch") or 0) == epoch and c.get("first_iter") != SINGLE_VALUE_ITERATION]
-    raws = [c for c in foldable if (c.get("created") or settled) <= settled]
     young = [c for c in foldable if (c.get("created") or settled) > settled]
+    ready = {c["_id"] for c in foldable} - {c["_id"] for c in young}
+    # Entries of the tail fold as a prefix of their numbers, so that the highest one folded vouches for
+    # every one below it (series_store.counts): none past `moved` (perhaps still held, or inserted after
+    # the chunks were read), none past one left for later.
+    left = [c["seq"] - 1 for c in found if c.get("seq") is not None and c["_id"] not in ready and (c.get("_epoch") or 0) == epoch]
+    through = min([moved, *left])
+    raws = [c for c in foldable if c["_id"] in ready and (c.get("seq") is None or c["seq"] <= through)]
     # worth another pass once they settle: as many as would make a read ask for one
     unsettled = len(young) >= READ_TRIGGER_CHUNKS or sum(len(c["iters"]) for c in young) >= READ_TRIGGER_POINTS
     if not raws:
@@ -104,7 +117,7 @@ def compact(task_id: str, metric: str, variant: str) -> Pass:
         **_identity(raws[0], epoch), "_id": key, "stamp": new_id(), "generation": (previous["generation"] if previous else 0) + 1,
         "compacted": rows + [[c["_id"], c["first_iter"], c["last_iter"], c["packed"]] for c in written],
         "summary": digest["_id"], "replaced": [c["_id"] for c in folded + raws] + ([before["_id"]] if before else []),
-        "created": utcnow(),
+        "created": utcnow(), "tail_seq": max([folded_seq] + [c["seq"] for c in raws if c.get("seq") is not None]),
     }  # fmt: skip
     if not _swap(previous, replacement):
         _delete([c["_id"] for c in written] + [digest["_id"]])
@@ -177,14 +190,19 @@ class Compactor:
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def wrote(self, task_id: str, sizes: dict[tuple[str, str], int]) -> None:
-        """A write of `sizes` ({(metric, variant): points}) to a task's scalars."""
+    def wrote(self, task_id: str, chunks: list[dict[str, Any]]) -> None:
+        """Raw chunks of a task's (or model's) scalars were inserted."""
+        sizes: dict[tuple[str, str], list[int]] = {}
+        for chunk in chunks:
+            counted = sizes.setdefault((chunk["metric"], chunk["variant"]), [0, 0])
+            counted[0] += 1
+            counted[1] += len(chunk["iters"])
         due = []
         with self._lock:
-            for (metric, variant), points in sizes.items():
+            for (metric, variant), (written, points) in sizes.items():
                 series = (task_id, metric, variant)
                 counted = self._written.pop(series, [0, 0])
-                counted = [counted[0] + 1, counted[1] + points]
+                counted = [counted[0] + written, counted[1] + points]
                 if counted[0] >= TRIGGER_CHUNKS or counted[1] >= TRIGGER_POINTS:
                     due.append(series)
                 else:

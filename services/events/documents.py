@@ -8,8 +8,9 @@ from regista.services.common.documents import PlainDataField, RevisionedDocument
 class ScalarChunk(RevisionedDocument):
     """The points of one scalar (task, metric, variant) reported in one call, never updated.
 
-    An append-only layout: a batch of a thousand points of one metric is one insert, a single point is one
-    small document, and nothing is read back to write (no read-modify-write of buckets). Compaction later
+    An append-only layout: a batch of a thousand points of one metric is one insert, and nothing is read
+    back to write (no read-modify-write of buckets). A small write's chunk is held in its task's document
+    first and inserted here, with others, when it moves out (scalar_tail). Compaction later
     folds a scalar's chunks into few large ones (ScalarCompacted) under its ScalarOverview: see
     series_store. Reads gather a scalar's chunks through the (task, metric, variant) index.
     """
@@ -29,6 +30,7 @@ class ScalarChunk(RevisionedDocument):
     timestamps = ListField(IntField())  # milliseconds since the epoch
     created = DateTimeField()
     epoch = IntField(db_field="_epoch", default=0)  # the task's metrics_epoch when written
+    seq = IntField()  # a chunk its task's document held first: that entry's number (scalar_tail)
 
 
 class _CompactedScalar(RevisionedDocument):

@@ -122,15 +122,18 @@ def vector_metrics_iter_histogram(call: Call, request: dict[str, Any]) -> dict[s
 
 
 def delete_for_task(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    held: list[Any] = []  # the writes the task document held (scalar_tail), dropped with its epoch
+
     def change(task: Task) -> None:
         if task.status in ingest.LOCKED_STATUSES and not request.get("allow_locked"):
             raise ApiError("invalid_task_status", "the events of a published task are kept (allow_locked to delete)", id=task.id)
+        held[:] = task.scalar_tail or []
         scalars.start_over(task)
 
     task = modify(Task, {"_id": request["task"], **writable(call)}, change)[0]
     if task is None:
         raise ApiError("invalid_task_id", "no such task", id=request["task"])
-    deleted = scalars.drop_earlier_epochs(call.company, task.id, task.metrics_epoch)
+    deleted = len(held) + scalars.drop_earlier_epochs(call.company, task.id, task.metrics_epoch)
     deleted += TaskEvent._get_collection().delete_many({"task": task.id, "company": call.company}).deleted_count
     return {"deleted": deleted}
 

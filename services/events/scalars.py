@@ -14,11 +14,11 @@ from regista.server.errors import ApiError
 from regista.services.common.atomic import MAX_ATTEMPTS
 from regista.services.common.keys import hash_key
 from regista.services.common.values import new_id, utcnow
-from regista.services.events import series_store
+from regista.services.events import scalar_tail, series_store
 from regista.services.events.compaction import COMPACTOR
 from regista.services.events.documents import ScalarChunk, TaskEvent
 from regista.services.events.known_tasks import KnownTasks
-from regista.services.events.series_store import decode_value, encode_value
+from regista.services.events.series_store import SINGLE_VALUE_ITERATION, decode_value, encode_value
 from regista.services.models.documents import Model
 from regista.services.tasks.documents import Task
 
@@ -39,26 +39,28 @@ def append(
     company: str, task_id: str, points: list[Point], check: Callable[[dict[str, Any]], None] | None = None, *,
     batch_sets_value: bool = False,
 ) -> bool:
-    """Store the points (a chunk per scalar), then raise the task's latest values where they are newer.
+    """Store the points and raise the task's latest values where they are newer, in one write of the task.
 
     `check` may refuse the task (raise), given the task as stored. False when the task does not exist.
     With `batch_sets_value` (ClearML events), the newest point by time sets a scalar's value, as in
     clearml-server (a single value reported after a series becomes its value); otherwise (MLflow) the
     newest by step, then time.
 
-    Two writes and, while this process wrote the task last, no read: the task is taken from KNOWN and
-    written whole on condition of its revision, so a task changed meanwhile (another writer, a delete, a
-    reset, an archive) fails the condition; then the chunks are taken back and it all runs again on the
-    task as now stored. The chunks go first: a delete or a reset writes the task and then sweeps its
-    chunks, so chunks of a write that won the task's revision are always in that sweep's reach, and no
-    scalar outlives its task or its epoch. A crash between the two writes leaves an unacknowledged point
-    without its latest value, never an acknowledged point missing.
+    The points go into the task document's tail (scalar_tail), written whole with the new latest values on
+    condition of its revision: one write and, while this process wrote the task last, no read (the task is
+    taken from KNOWN). A task changed meanwhile (another writer, a delete, a reset, an archive) fails the
+    condition, and it all runs again on the task as now stored. Every TAIL_ENTRIES writes, the one that
+    would overflow the tail first inserts the held entries as raw chunks. A write of many points, or of
+    single values, stores its own chunks first, as before the tail: a delete or a reset writes the task
+    and then sweeps its chunks, so chunks of a write that won the task's revision are in that sweep's
+    reach, and a write that lost takes its chunks back.
     """
     if not points:
         return True
     series = _series(points)
     now = utcnow()
     chunks = _chunks(company, task_id, series, now)  # the same chunks on every attempt: each takes back its own
+    direct = len(points) > scalar_tail.TAIL_POINTS or any(p.iter == SINGLE_VALUE_ITERATION for p in points)
     last_iteration = max(p.iter for p in points)
     collection = Task._get_collection()
     raw = KNOWN.get(company, task_id)
@@ -70,7 +72,14 @@ def append(
         if check is not None:
             check(raw)
         _stamp_epoch(chunks, raw)
-        ScalarChunk._get_collection().insert_many(chunks, ordered=False)
+        held = raw.get(scalar_tail.FIELD) or []
+        moved: list[dict[str, Any]] = []  # held entries this write inserts as chunks
+        if direct:
+            ScalarChunk._get_collection().insert_many(chunks, ordered=False)
+        elif scalar_tail.overflows(held, chunks):
+            moved = scalar_tail.chunks_of(raw)
+            scalar_tail.insert(ScalarChunk._get_collection(), moved)
+            held = []
         revision = raw.get("_rev")
         new = {
             **raw,
@@ -79,14 +88,23 @@ def append(
             "last_update": now,
             "_rev": (revision or 0) + 1,
         }
+        if not direct:
+            added, new[scalar_tail.SEQUENCE] = scalar_tail.entries(raw, chunks)
+            new[scalar_tail.FIELD] = held + added
         condition = {"_id": task_id, "company": company, "_rev": revision if revision is not None else {"$exists": False}}
         if collection.replace_one(condition, new).matched_count:
             KNOWN.put(company, task_id, new)
-            COMPACTOR.wrote(task_id, {key: len(group) for key, group in series.items()})
+            COMPACTOR.wrote(task_id, chunks if direct else moved)
             return True
-        ScalarChunk._get_collection().delete_many({"_id": {"$in": [chunk["_id"] for chunk in chunks]}})
+        if direct:
+            ScalarChunk._get_collection().delete_many({"_id": {"$in": [chunk["_id"] for chunk in chunks]}})
         KNOWN.forget(company, task_id)
-        raw = None
+        raw = collection.find_one({"_id": task_id, "company": company})
+        if moved and (raw is None or (raw.get("_metrics_epoch") or 0) != moved[0]["_epoch"]):
+            # the held entries died with their task or epoch: a sweep may have run before they were inserted
+            ScalarChunk._get_collection().delete_many({"_id": {"$in": [chunk["_id"] for chunk in moved]}})
+        if raw is None:
+            return False
         if attempt:  # the first retry is on fresh data: only a real contention backs off
             time.sleep(random.uniform(0, 0.002 * attempt))
     raise ApiError("update_conflict", "the task kept changing; retry the request", id=task_id)
@@ -122,7 +140,7 @@ def append_for_model(company: str, model_id: str, points: list[Point]) -> bool:
     chunks = _chunks(company, model_id, series, now)
     _stamp_epoch(chunks, raw)  # the epoch the revision-checked write saw
     ScalarChunk._get_collection().insert_many(chunks, ordered=False)
-    COMPACTOR.wrote(model_id, {key: len(group) for key, group in series.items()})
+    COMPACTOR.wrote(model_id, chunks)
     return True
 
 
@@ -176,15 +194,17 @@ def _series(points: list[Point]) -> dict[tuple[str, str], list[Point]]:
     return series
 
 
-def _chunks(company: str, task_id: str, series: dict[tuple[str, str], list[Point]], now: Any) -> list[Any]:
-    return [
-        ScalarChunk(
-            id=new_id(), company=company, task=task_id, metric=metric, variant=variant,
-            first_iter=min(p.iter for p in group), last_iter=max(p.iter for p in group), iters=[p.iter for p in group],
-            values=[encode_value(p.value) for p in group], timestamps=[p.timestamp for p in group], created=now,
-        ).to_mongo()
-        for (metric, variant), group in series.items()
-    ]  # fmt: skip
+def _chunks(company: str, task_id: str, series: dict[tuple[str, str], list[Point]], now: Any) -> list[dict[str, Any]]:
+    """A raw chunk per scalar, as ScalarChunk stores it (built as plain data: this runs on every write)."""
+    chunks = []
+    for (metric, variant), group in series.items():
+        iters = [p.iter for p in group]
+        chunks.append({
+            "_id": new_id(), "_rev": 0, "company": company, "task": task_id, "metric": metric, "variant": variant,
+            "first_iter": min(iters), "last_iter": max(iters), "iters": iters, "values": [encode_value(p.value) for p in group],
+            "timestamps": [p.timestamp for p in group], "created": now, "_epoch": 0,
+        })  # fmt: skip
+    return chunks
 
 
 def _stamp_epoch(chunks: list[Any], owner: dict[str, Any]) -> None:
@@ -196,6 +216,7 @@ def _stamp_epoch(chunks: list[Any], owner: dict[str, Any]) -> None:
 def start_over(task: Task) -> None:
     """In a task change: forget its latest values and begin a new epoch of scalars."""
     task.last_metrics = {}
+    task.scalar_tail = []  # the points it holds are of the epoch that ends
     task.metrics_epoch = (task.metrics_epoch or 0) + 1
 
 
@@ -222,7 +243,9 @@ def history(task_id: str, metric: str, variant: str) -> list[tuple[int, float, i
 def history_exists(task_id: str, metric: str, variant: str) -> bool:
     if series_store.overviews().find_one({"_id": series_store.overview_id(task_id, metric, variant)}, {"_id": 1}):
         return True
-    return ScalarChunk._get_collection().find_one({"task": task_id, "metric": metric, "variant": variant}, {"_id": 1}) is not None
+    if ScalarChunk._get_collection().find_one({"task": task_id, "metric": metric, "variant": variant}, {"_id": 1}) is not None:
+        return True
+    return any(c["metric"] == metric and c["variant"] == variant for c in scalar_tail.read(task_id))
 
 
 def series_of(task_id: str, metrics: dict[str, list[str]] | None = None) -> dict[tuple[str, str], list[tuple[int, float, int]]]:

@@ -2,7 +2,8 @@
 
 Three collections:
 
-- scalar_chunks: raw chunks, the points of one write each, as `scalars.append` stores them;
+- scalar_chunks: raw chunks, the points of one write each, as `scalars.append` stores them (a small
+  write's chunk is held in its task's document first: scalar_tail; `raw_of` reads both);
 - scalar_compacted: compacted chunks (the points of many raw chunks, sorted by iteration, at most a few
   thousand each) and summaries (`overview`: a bounded digest of the compacted points for the reads charts
   make), written by `compaction`, read by id only;
@@ -32,6 +33,7 @@ from bson.binary import Binary
 
 from regista.server.errors import ApiError
 from regista.services.common.keys import hash_key
+from regista.services.events import scalar_tail
 from regista.services.events.documents import ScalarChunk, ScalarCompacted, ScalarOverview
 
 SINGLE_VALUE_ITERATION = -(2**31)  # the iteration clearml reports single values at: never compacted
@@ -120,11 +122,12 @@ class Stored:
 
     @property
     def raw_points(self) -> int:
-        return sum(len(chunk["iters"]) for chunk in self.chunks if not chunk.get("compacted"))
+        """Points of the raw chunks that compaction could fold (not those still held by the task)."""
+        return sum(len(chunk["iters"]) for chunk in self.chunks if not chunk.get("compacted") and not chunk.get("tail"))
 
     @property
     def raw_chunks(self) -> int:
-        return sum(not chunk.get("compacted") for chunk in self.chunks)
+        return sum(not chunk.get("compacted") and not chunk.get("tail") for chunk in self.chunks)
 
     @property
     def compacted_rows(self) -> list[list[Any]]:
@@ -132,8 +135,34 @@ class Stored:
 
 
 def counts(overview: dict[str, Any] | None, chunk: dict[str, Any]) -> bool:
-    """Whether the raw `chunk` holds points of the scalar as `overview` describes it."""
-    return overview is None or chunk["_id"] not in set(overview["replaced"])
+    """Whether the raw `chunk` holds points of the scalar as `overview` describes it: not replaced by its
+    last compaction, and not a copy of a task's held entry that was folded already (see scalar_tail)."""
+    if overview is None:
+        return True
+    if chunk.get("seq") is not None and chunk["seq"] <= folded_sequence(overview):
+        return False
+    return chunk["_id"] not in set(overview["replaced"])
+
+
+def folded_sequence(overview: dict[str, Any] | None) -> int:
+    """The highest sequence number of the held entries a scalar's compaction folded (0: none)."""
+    return (overview or {}).get("tail_seq") or 0
+
+
+def raw_of(task_id: str, scope: dict[str, Any]) -> list[dict[str, Any]]:
+    """The raw chunks `scope` selects of one task, those its document still holds included (scalar_tail)."""
+    tail = [c for c in scalar_tail.read(task_id) if _in_scope(c, scope)]  # before the chunks: see scalar_tail
+    return scalar_tail.with_chunks(tail, raw_chunks().find(scope))
+
+
+def _in_scope(chunk: dict[str, Any], scope: dict[str, Any]) -> bool:
+    for name, wanted in scope.items():
+        if isinstance(wanted, dict) and "$in" in wanted:
+            if chunk.get(name) not in wanted["$in"]:
+                return False
+        elif chunk.get(name) != wanted:
+            return False
+    return True
 
 
 def read(task_id: str, metrics: dict[str, list[str]] | None = None, *, whole: bool = True, summaries: bool = False) -> dict[SeriesKey, Stored]:
@@ -150,7 +179,7 @@ def read(task_id: str, metrics: dict[str, list[str]] | None = None, *, whole: bo
 
     for _ in range(READ_ATTEMPTS):
         found = {_key(o): Stored(o) for o in overviews().find(scope) if wanted(o)}
-        for chunk in raw_chunks().find(scope):
+        for chunk in raw_of(task_id, scope):
             if wanted(chunk) and counts(found.get(_key(chunk), Stored()).overview, chunk):
                 found.setdefault(_key(chunk), Stored()).chunks.append(chunk)
         ids = [row[ROW_ID] for stored in found.values() for row in stored.compacted_rows] if whole else []

@@ -93,3 +93,7 @@ class Task(RevisionedDocument):
     # Raised whenever the task's scalars are cleared (reset, events.delete_for_task): each stored chunk
     # carries the epoch it was written in, so a clear removes exactly the earlier ones (bookkeeping: "_").
     metrics_epoch = IntField(db_field="_metrics_epoch", default=0)
+    # The newest scalar writes, held here until they move to raw chunks, and the last entry's number
+    # (services.events.scalar_tail).
+    scalar_tail = ListField(db_field="_scalar_tail")
+    scalar_seq = IntField(db_field="_scalar_seq", default=0)

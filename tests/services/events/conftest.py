@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from regista.services.events import compaction, scalars, series_pages
+from regista.services.events import compaction, scalar_tail, scalars, series_pages
 
 
 @pytest.fixture
@@ -15,3 +15,22 @@ def foreground_compactor(monkeypatch) -> compaction.Compactor:
     monkeypatch.setattr(scalars, "COMPACTOR", compactor)
     monkeypatch.setattr(series_pages, "COMPACTOR", compactor)
     return compactor
+
+
+@pytest.fixture
+def chunks_at_once(monkeypatch) -> None:
+    """Every scalar write stores its raw chunks at once, none held by the task document (scalar_tail): for
+    tests of what happens to raw chunks after they are written."""
+    monkeypatch.setattr(scalar_tail, "TAIL_POINTS", 0)
+
+
+@pytest.fixture
+def settled_at_once(monkeypatch) -> None:
+    """Raw chunks fold the moment they are written (compaction leaves chunks younger than SETTLE)."""
+    monkeypatch.setattr(compaction, "SETTLE", compaction.timedelta(0))
+
+
+@pytest.fixture
+def task_id(api) -> str:
+    """A new training task of the `api` caller."""
+    return api.call("tasks.create", {"name": "training", "type": "training"})["id"]

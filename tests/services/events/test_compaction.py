@@ -11,17 +11,7 @@ import pytest
 from regista.services.events import compaction, scalars, series_store
 
 RAW, COMPACTED, SUMMARY, OVERVIEW = "raw", "compacted", "summary", "overview"
-pytestmark = pytest.mark.usefixtures("foreground_compactor")
-
-
-@pytest.fixture(autouse=True)
-def settled_at_once(monkeypatch):
-    monkeypatch.setattr(compaction, "SETTLE", compaction.timedelta(0))  # fold chunks the moment they are written
-
-
-@pytest.fixture
-def task_id(api):
-    return api.call("tasks.create", {"name": "training", "type": "training"})["id"]
+pytestmark = pytest.mark.usefixtures("foreground_compactor", "chunks_at_once", "settled_at_once")
 
 
 def log(api, task_id: str, iters, value=lambda i: float(i), variant: str = "v") -> None:

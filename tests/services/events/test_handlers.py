@@ -5,13 +5,6 @@ from __future__ import annotations
 import math
 
 import orjson
-import pytest
-
-
-@pytest.fixture
-def task_id(api):
-    return api.call("tasks.create", {"name": "training", "type": "training"})["id"]
-
 
 def json_lines(events) -> bytes:
     return b"\n".join(orjson.dumps(event) for event in events) + b"\n"

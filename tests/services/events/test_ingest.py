@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from regista.services.tasks.documents import Task
-
-
-@pytest.fixture
-def task_id(api):
-    return api.call("tasks.create", {"name": "training", "type": "training"})["id"]
 
 
 def scalar(task, iteration, value, **more):

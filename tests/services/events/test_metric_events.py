@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-
-@pytest.fixture
-def task_id(api):
-    return api.call("tasks.create", {"name": "training", "type": "training"})["id"]
-
 
 def plot(task, iteration, metric="loss curve", variant="v", **more):
     return {"task": task, "type": "plot", "iter": iteration, "metric": metric, "variant": variant, "plot_str": f"{metric}/{variant}@{iteration}", **more}

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-
-@pytest.fixture
-def task_id(api):
-    return api.call("tasks.create", {"name": "training", "type": "training"})["id"]
-
 
 def image(task, iteration, variant, url, metric="samples"):
     return {"task": task, "type": "training_debug_image", "iter": iteration, "metric": metric, "variant": variant, "url": url}

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from regista.services.events.scalar_reads import histogram
 
 SINGLE = -(2**31)
-
-
-@pytest.fixture
-def task_id(api):
-    return api.call("tasks.create", {"name": "training", "type": "training"})["id"]
 
 
 def report(api, task, count, metric="loss", variants=("train",), value=float, start=0):

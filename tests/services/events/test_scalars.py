@@ -8,11 +8,6 @@ import pytest
 from regista.services.events import scalars
 
 
-@pytest.fixture
-def task_id(api):
-    return api.call("tasks.create", {"name": "training", "type": "training"})["id"]
-
-
 def log(api, task_id: str, iters: range) -> None:
     events = [{"task": task_id, "type": "training_stats_scalar", "metric": "m", "variant": "v", "iter": i, "value": i} for i in iters]
     api.call("events.add_batch", {"batched_data": events})
@@ -22,6 +17,7 @@ def stored_iters(api, task_id: str) -> list[int]:
     return api.call("events.scalar_metrics_iter_histogram", {"task": task_id}).get("m", {}).get("v", {}).get("x", [])
 
 
+@pytest.mark.usefixtures("chunks_at_once")
 def test_chunks_carry_the_epoch_they_were_written_in(api, task_id, clean_db):
     log(api, task_id, range(3))
     api.call("tasks.reset", {"task": task_id})
@@ -32,6 +28,7 @@ def test_chunks_carry_the_epoch_they_were_written_in(api, task_id, clean_db):
     assert "metrics_epoch" not in api.call("tasks.get_by_id", {"task": task_id})["task"]  # bookkeeping
 
 
+@pytest.mark.usefixtures("chunks_at_once")
 def test_a_clear_drops_earlier_epochs_and_chunks_from_before_epochs(api, task_id, clean_db):
     log(api, task_id, range(2))
     late = {"_id": "late", "company": api.company, "task": task_id, "metric": "m", "variant": "v", "first_iter": 5,
@@ -57,6 +54,7 @@ def latest(api, task_id: str) -> dict:
     return {(e["metric"], e["variant"]): (e["iter"], e["value"]) for v in task["last_metrics"].values() for e in v.values()}
 
 
+@pytest.mark.usefixtures("chunks_at_once")
 def test_a_write_from_a_stale_copy_rereads_the_task_and_keeps_the_other_change(api, task_id, clean_db):
     log(api, task_id, range(3))
     assert scalars.KNOWN.get(api.company, task_id)["_rev"] == clean_db["tasks"].find_one({"_id": task_id})["_rev"]

@@ -10,12 +10,7 @@ import pytest
 from regista.services.events import compaction, series_pages
 
 
-pytestmark = pytest.mark.usefixtures("foreground_compactor")
-
-
-@pytest.fixture(autouse=True)
-def settled_at_once(monkeypatch):
-    monkeypatch.setattr(compaction, "SETTLE", compaction.timedelta(0))
+pytestmark = pytest.mark.usefixtures("foreground_compactor", "chunks_at_once", "settled_at_once")
 
 
 @pytest.fixture

@@ -1,0 +1,107 @@
+"""A task's newest scalar writes, kept in the task document itself until they move to raw chunks.
+
+A metric write has to write the task anyway (its latest values, on condition of its revision, which also
+proves the task exists, is the caller's and is in the state the write needs). Keeping the written points
+in that same document makes the write the only database round trip of the call. Each entry is the raw
+chunk the write would have stored, with its id already chosen; once TAIL_ENTRIES are held, the write
+that would exceed them first inserts the held entries as raw chunks under those ids, then writes the task
+with only its own entries held (`scalars.append`).
+
+Why nothing is lost or counted twice:
+
+- an entry leaves the tail only in a write that succeeded after its chunk was inserted, so every
+  acknowledged point is in the tail or in a chunk at every moment;
+- while an entry is in both (a write inserted the chunks, then lost the task's compare-and-swap or
+  died), readers take one copy: they read the tail before the chunks and drop a chunk whose id the tail
+  holds (`with_chunks`); a later write inserts the same ids again (the duplicates are ignored) and clears
+  them;
+- compaction never folds a chunk still held by the tail (it reads the tail after the chunks: an entry
+  never comes back once gone), so a folded point cannot reappear from the tail;
+- a write working from a stale copy of the task (KNOWN) may insert entries another write moved long
+  ago, after compaction folded and deleted them. Each entry has a sequence number (the task's
+  `_scalar_seq` counts them), and entries move and fold in that order, so the overview remembers the
+  highest one it folded (`tail_seq`): a chunk of a held entry at or below it is such a copy, which
+  readers ignore and the next pass deletes;
+- a reset empties the tail with the epoch it ends, and a delete takes it with the task; a write that
+  inserted held entries and then finds its task gone or in a new epoch removes those chunks again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo.errors import BulkWriteError
+
+from regista.services.tasks.documents import Task
+
+TAIL_ENTRIES = 32  # raw chunks (a write's points of one scalar) held by a task at most...
+TAIL_POINTS = 256  # ...and points: its document stays a few kilobytes larger. A larger write goes to chunks.
+FIELD = "_scalar_tail"
+SEQUENCE = "_scalar_seq"  # the last sequence number given to an entry of the task
+DUPLICATE_KEY = 11000
+# An entry: [chunk id, sequence number, metric, variant, iterations, values as stored, timestamps, when written].
+_ID, _SEQ, _METRIC, _VARIANT, _ITERS, _VALUES, _TIMESTAMPS, _CREATED = range(8)
+
+
+def entries(task: dict[str, Any], chunks: list[dict[str, Any]]) -> tuple[list[list[Any]], int]:
+    """Raw chunks (as scalars builds them) as the tail holds them, numbered after the task's last entry;
+    and the task's new last sequence number."""
+    last = task.get(SEQUENCE) or 0
+    held = [
+        [c["_id"], last + n, c["metric"], c["variant"], c["iters"], c["values"], c["timestamps"], c["created"]]
+        for n, c in enumerate(chunks, start=1)
+    ]  # fmt: skip
+    return held, last + len(chunks)
+
+
+def overflows(held: list[list[Any]], chunks: list[dict[str, Any]]) -> bool:
+    """Whether holding `chunks` too would pass the tail's bounds (then the held entries move first)."""
+    if len(held) + len(chunks) > TAIL_ENTRIES:
+        return True
+    return sum(len(e[_ITERS]) for e in held) + sum(len(c["iters"]) for c in chunks) > TAIL_POINTS
+
+
+def chunks_of(task: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The entries a task document holds, as raw chunks (marked `tail`: not in the chunk collection yet)."""
+    if not task:
+        return []
+    epoch = task.get("_metrics_epoch") or 0
+    return [
+        {
+            "_id": e[_ID], "seq": e[_SEQ], "company": task.get("company"), "task": task["_id"], "metric": e[_METRIC], "variant": e[_VARIANT],
+            "first_iter": min(e[_ITERS]), "last_iter": max(e[_ITERS]), "iters": e[_ITERS], "values": e[_VALUES],
+            "timestamps": e[_TIMESTAMPS], "created": e[_CREATED], "_epoch": epoch, "_rev": 0, "tail": True,
+        }  # fmt: skip
+        for e in task.get(FIELD) or ()
+    ]
+
+
+def read(task_id: str) -> list[dict[str, Any]]:
+    """The entries the task holds now, as raw chunks (none for a model's scalars)."""
+    return chunks_of(Task._get_collection().find_one({"_id": task_id}, {FIELD: 1, "company": 1, "_metrics_epoch": 1}))
+
+
+def moved_through(task_id: str) -> int:
+    """The number up to which the task's entries have all left its tail (0 for a model, or no task)."""
+    raw = Task._get_collection().find_one({"_id": task_id}, {FIELD: 1, SEQUENCE: 1})
+    if raw is None:
+        return 0
+    held = [e[_SEQ] for e in raw.get(FIELD) or ()]
+    return min(held) - 1 if held else raw.get(SEQUENCE) or 0
+
+
+def with_chunks(tail: list[dict[str, Any]], chunks: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The chunks read from the collection and the tail read before them, each id once."""
+    held = {chunk["_id"] for chunk in tail}
+    return [chunk for chunk in chunks if chunk["_id"] not in held] + tail
+
+
+def insert(collection: Any, chunks: list[dict[str, Any]]) -> None:
+    """Held entries into the chunk collection; ids already there (an earlier write's attempt) are skipped."""
+    stored = [{k: v for k, v in chunk.items() if k != "tail"} for chunk in chunks]
+    try:
+        collection.insert_many(stored, ordered=False)
+    except BulkWriteError as error:
+        if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
+            raise
