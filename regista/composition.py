@@ -10,7 +10,6 @@ def service_parts() -> ServiceParts:
     from regista import services
     from regista.services import mlflow
     from regista.services.artifacts import store
-    from regista.services.auth.bootstrap import bootstrap_users
     from regista.services.auth.store import DatabaseIdentityStore
 
     return ServiceParts(
@@ -19,6 +18,6 @@ def service_parts() -> ServiceParts:
         identity_store=DatabaseIdentityStore(),
         file_store=store,
         documents=services.document_classes(),
-        bootstrap=bootstrap_users,
+        bootstrap=services.bootstrap,
         periodic_jobs=services.periodic_jobs(),
     )

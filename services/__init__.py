@@ -5,6 +5,7 @@ The tables are plain data read by `handler_table`; nothing registers itself on i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,19 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
         "workers": workers.HANDLERS,
     }
     return {f"{service}.{action}": handler for service, actions in services.items() for action, handler in actions.items()}
+
+
+def bootstrap(config: Any) -> Any:
+    """Start-up work on the database, once, before the workers start: the users configuration names, and
+    stored data moved to its current layout. What bootstrap_users answers (the generated key pair, if any)."""
+    from regista.services.auth.bootstrap import bootstrap_users
+    from regista.services.mlflow import run_records
+
+    keys = bootstrap_users(config)
+    moved = run_records.move_legacy_records()
+    if moved:
+        logging.getLogger(__name__).info("moved the MLflow records of %d runs into their tasks", moved)
+    return keys
 
 
 def document_classes() -> list[type]:

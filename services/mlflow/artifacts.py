@@ -73,7 +73,7 @@ def resolve_source(call: Call, source: str) -> str:
 
 def _run_root(call: Call, run_id: str) -> str:
     run = find_run(call, run_id)
-    return shapes.run_info(run, run_records.record_of(call, run["_id"]))["artifact_uri"]
+    return shapes.run_info(run, run_records.record_of(run))["artifact_uri"]
 
 
 def _required(request: dict[str, Any], field: str) -> str:

@@ -16,7 +16,7 @@ from regista.server.call import Call
 from regista.server.errors import ApiError
 from regista.services.mlflow import run_records, runs
 from regista.services.mlflow.common import find_experiment, find_run, run_id_of
-from regista.services.mlflow.documents import RunRecord
+from regista.services.tasks.documents import Task
 
 CONTEXT_TAG = "mlflow.data.context"
 LOGGED_MODELS_TAG = "mlflow.log-model.history"
@@ -30,16 +30,16 @@ def log_inputs(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     inputs = _unique(request.get("datasets", []))
     models = [{"model_id": m["model_id"]} for m in request.get("models", []) if m.get("model_id")]
 
-    def add(record: RunRecord) -> None:
-        present = {(i["dataset"]["name"], i["dataset"]["digest"]) for i in record.dataset_inputs or []}
+    def add(record: dict[str, Any]) -> None:
+        present = {(i["dataset"]["name"], i["dataset"]["digest"]) for i in record.get("dataset_inputs") or []}
         added = []
         for item in inputs:
             key = (item["dataset"]["name"], item["dataset"]["digest"])
             if key not in present:
                 present.add(key)
                 added.append(item if item["tags"] else {"dataset": item["dataset"]})
-        record.dataset_inputs = [*(record.dataset_inputs or []), *added]
-        record.model_inputs = [*(record.model_inputs or []), *models]
+        record["dataset_inputs"] = [*(record.get("dataset_inputs") or []), *added]
+        record["model_inputs"] = [*(record.get("model_inputs") or []), *models]
 
     if inputs or models:
         run_records.change(call, run, add)
@@ -50,8 +50,8 @@ def log_outputs(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     run = _active_run(call, request["run_id"])
     outputs = [{"model_id": m["model_id"], "step": int(m.get("step") or 0)} for m in request["models"]]
 
-    def add(record: RunRecord) -> None:
-        record.model_outputs = [*(record.model_outputs or []), *outputs]
+    def add(record: dict[str, Any]) -> None:
+        record["model_outputs"] = [*(record.get("model_outputs") or []), *outputs]
 
     run_records.change(call, run, add)
     return {}
@@ -93,8 +93,8 @@ def search_datasets(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     summaries: dict[tuple, dict[str, Any]] = {}
     for experiment_id in experiment_ids:
         project = find_experiment(call, experiment_id)["_id"]
-        for record in RunRecord._get_collection().find({"company": call.company, "experiment": project}, {"dataset_inputs": 1}):
-            for item in record.get("dataset_inputs") or []:
+        for task in Task._get_collection().find({"company": call.company, "project": project}, {run_records.FIELD: 1}):
+            for item in (task.get(run_records.FIELD) or {}).get("dataset_inputs") or []:
                 context = next((t.get("value") for t in item.get("tags", []) if t.get("key") == CONTEXT_TAG), None)
                 summary = {"experiment_id": experiment_id, "name": item["dataset"]["name"], "digest": item["dataset"]["digest"]}
                 if context is not None:

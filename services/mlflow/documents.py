@@ -29,7 +29,9 @@ class RegisteredModel(RevisionedDocument):
 
 
 class RunRecord(RevisionedDocument):
-    """The MLflow side of a run (a task, same id): its artifact root and what it logged as inputs and outputs.
+    """The MLflow side of a run as the first releases kept it, apart from its task (same id): its artifact
+    root and what it logged as inputs and outputs. Now kept in the task (run_records), where
+    run_records.move_legacy_records moves these at start-up.
 
     The artifact root is fixed when the run is created, as MLflow fixes it, so moving the task to another
     project does not lose its files. Datasets are kept with the run that used them (MLflow identifies them

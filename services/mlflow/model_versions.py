@@ -151,7 +151,7 @@ def _check_source(call: Call, source: str, run_id: str | None, model_id: str | N
             run = Task._get_collection().find_one({"_id": run_id, **writable(call)})
             if run is None:
                 raise ApiError("resource_does_not_exist", f"Run with id={run_id} not found")
-            root = shapes.run_info(run, run_records.record_of(call, run_id))["artifact_uri"]
+            root = shapes.run_info(run, run_records.record_of(run))["artifact_uri"]
         if root is None or not uris.is_local(root) or not uris.contains(root, source):
             shown = uris.local_path(source)
             raise ApiError(

@@ -1,48 +1,65 @@
-"""Reading and writing RunRecords, the MLflow side of runs (documents.RunRecord)."""
+"""What MLflow knows of a run and the ClearML task does not (its artifact root, the experiment it was created
+in, what it logged as inputs and outputs): kept in the task document itself (`Task.mlflow_run`), so that
+runs/get is one read. A task made by ClearML has none until MLflow logs inputs for it.
+
+Runs created before the record moved into the task kept it in the mlflow_runs collection (RunRecord):
+`move_legacy_records` moves those into their tasks when the server starts.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from mongoengine.errors import NotUniqueError
-from pymongo.errors import DuplicateKeyError
-
 from regista.server.call import Call
 from regista.services.common.atomic import modify
 from regista.services.mlflow import shapes
 from regista.services.mlflow.documents import RunRecord
+from regista.services.tasks.documents import Task
+
+FIELD = "_mlflow_run"
+RECORD_FIELDS = ("experiment", "artifact_uri", "dataset_inputs", "model_inputs", "model_outputs")
 
 
-def record_of(call: Call, run_id: str) -> dict[str, Any] | None:
-    return RunRecord._get_collection().find_one({"_id": run_id, "company": call.company})
+def new(experiment: str, artifact_uri: str) -> dict[str, Any]:
+    """The record of a run MLflow creates, stored with its task."""
+    return {"experiment": experiment, "artifact_uri": artifact_uri}
 
 
-def records_for(call: Call, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The records of many runs in one query, by run id (runs made by ClearML have none)."""
-    ids = list(dict.fromkeys(run_ids))
-    if not ids:
-        return {}
-    return {raw["_id"]: raw for raw in RunRecord._get_collection().find({"_id": {"$in": ids}, "company": call.company})}
+def record_of(task: dict[str, Any]) -> dict[str, Any] | None:
+    """The record of a run, given its task as stored (None for a task made by ClearML)."""
+    return task.get(FIELD) or None
 
 
-def create(call: Call, run_id: str, experiment: str, artifact_uri: str) -> dict[str, Any]:
-    record = RunRecord(id=run_id, company=call.company, experiment=experiment, artifact_uri=artifact_uri)
-    record.save(force_insert=True)
-    return record.to_mongo().to_dict()
+def records_for(tasks: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The records of many runs, by run id (runs made by ClearML have none)."""
+    return {task["_id"]: task[FIELD] for task in tasks if task.get(FIELD)}
 
 
-def change(call: Call, run: dict[str, Any], update: Callable[[RunRecord], None]) -> RunRecord:
-    """`update` applied to the run's record, made first for a run that has none (a task made by ClearML)."""
-    query = {"_id": run["_id"], "company": call.company}
-    for _ in range(2):
-        record, _ = modify(RunRecord, query, update)
-        if record is not None:
-            return record
-        try:  # the run's artifact root stays what it was answered as before it had a record
-            RunRecord(id=run["_id"], company=call.company, experiment=run.get("project"),
-                      artifact_uri=shapes.default_artifact_uri(run)).save(force_insert=True)  # fmt: skip
-        except (NotUniqueError, DuplicateKeyError):
-            pass  # another call made it meanwhile: update that one
-    record, _ = modify(RunRecord, query, update)
-    return record
+def change(call: Call, run: dict[str, Any], update: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """`update` applied to the run's record (made first for a task made by ClearML); the record as stored."""
+
+    def apply(task: Task) -> None:
+        # A task made by ClearML gets a record with the artifact root it was answered with until now.
+        record = dict(task.mlflow_run or new(task.project, shapes.default_artifact_uri({"_id": task.id, "project": task.project})))
+        update(record)
+        task.mlflow_run = record
+
+    task, _ = modify(Task, {"_id": run["_id"], "company": call.company}, apply)
+    return task.mlflow_run if task is not None else {}
+
+
+def move_legacy_records() -> int:
+    """At start-up: the records of runs created before records moved into tasks, moved there (a task that
+    has one already keeps it); how many. Safe to stop at any point and run again."""
+    moved = 0
+    for legacy in RunRecord._get_collection().find({}):
+        record = {k: v for k, v in legacy.items() if k in RECORD_FIELDS}
+
+        def apply(task: Task, record: dict[str, Any] = record) -> None:
+            task.mlflow_run = task.mlflow_run or record
+
+        modify(Task, {"_id": legacy["_id"], "company": legacy.get("company")}, apply)
+        RunRecord._get_collection().delete_one({"_id": legacy["_id"]})
+        moved += 1
+    return moved

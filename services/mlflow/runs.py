@@ -32,21 +32,23 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     started = shapes.from_millis(request["start_time"]) if request.get("start_time") else utcnow()
     # The run is the caller's: MLflow's user_id (deprecated there in favour of the mlflow.user tag) is
     # free text, and storing it as the task's user let a client name any user, another company's too.
+    run_id = new_id()
+    artifact_uri = uris.append_path(shapes.artifact_location(experiment), run_id, "artifacts")
     task = Task(
-        id=new_id(), company=call.company, user=call.user, name=name,
+        id=run_id, company=call.company, user=call.user, name=name,
         project=experiment["_id"], type="training", status=TaskStatus.in_progress, created=utcnow(),
         started=started, last_update=utcnow(), properties=_properties({}, tags),
+        mlflow_run=run_records.new(experiment["_id"], artifact_uri),
     )  # fmt: skip
     task.save(force_insert=True)
     # MLflow shows the user the client names (its mlflow.user tag, or "unknown"); the task stays the caller's.
-    artifact_uri = uris.append_path(shapes.artifact_location(experiment), task.id, "artifacts")
-    record = run_records.create(call, task.id, experiment["_id"], artifact_uri)
-    return {"run": shapes.run(Task._get_collection().find_one({"_id": task.id}), record)}
+    raw = task.to_mongo().to_dict()
+    return {"run": shapes.run(raw, run_records.record_of(raw))}
 
 
 def get(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    raw = find_run(call, run_id_of(request))
-    return {"run": shapes.run(raw, run_records.record_of(call, raw["_id"]))}
+    raw = find_run(call, run_id_of(request))  # the one read: the record is in the task
+    return {"run": shapes.run(raw, run_records.record_of(raw))}
 
 
 def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +66,7 @@ def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         task.last_update = utcnow()
 
     task = _modify_run(call, run_id_of(request), change, allow_deleted=True)
-    return {"run_info": shapes.run_info(task, run_records.record_of(call, task["_id"]))}
+    return {"run_info": shapes.run_info(task, run_records.record_of(task))}
 
 
 def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def search(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     experiment_ids = [find_experiment(call, e)["_id"] for e in request.get("experiment_ids", [])]
     query = {**writable(call), "project": {"$in": experiment_ids}} if experiment_ids else writable(call)
     tasks = list(Task._get_collection().find(query))
-    records = run_records.records_for(call, (raw["_id"] for raw in tasks))
+    records = run_records.records_for(tasks)
     runs = [shapes.run(raw, records.get(raw["_id"])) for raw in tasks]
     view = request.get("run_view_type", "ACTIVE_ONLY")
     runs = [r for r in runs if view == "ALL" or (r["info"]["lifecycle_stage"] == "active") == (view == "ACTIVE_ONLY")]

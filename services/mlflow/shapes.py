@@ -70,7 +70,7 @@ def experiment(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_info(raw: dict[str, Any], record: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A task as MLflow's run info; `record` is its RunRecord (None for a task made by ClearML).
+    """A task as MLflow's run info; `record` is its MLflow record (run_records; None for a task made by ClearML).
 
     `user_id` is the run's mlflow.user tag, as the MLflow client fills it in: "unknown" without one (what
     the client sends then), the Regista user for a task made by ClearML. The request's free-text user_id is
@@ -95,7 +95,7 @@ def run_info(raw: dict[str, Any], record: dict[str, Any] | None = None) -> dict[
 
 
 def default_artifact_uri(raw: dict[str, Any]) -> str:
-    """The artifact root of a run that has no RunRecord (a task made by ClearML): below its project's id."""
+    """The artifact root of a run that has no MLflow record (a task made by ClearML): below its project's id."""
     return f"mlflow-artifacts:/{raw.get('project')}/{raw['_id']}/artifacts"
 
 

@@ -97,3 +97,6 @@ class Task(RevisionedDocument):
     # (services.events.scalar_tail).
     scalar_tail = ListField(db_field="_scalar_tail")
     scalar_seq = IntField(db_field="_scalar_seq", default=0)
+    # What MLflow knows of a run besides the task: {experiment, artifact_uri, dataset_inputs, model_inputs,
+    # model_outputs} (services.mlflow.run_records); empty for a task made by ClearML.
+    mlflow_run = DictField(db_field="_mlflow_run")
