@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 from regista.server import embedded_leftovers as leftovers
 
@@ -26,6 +27,9 @@ def test_a_zombie_database_counts_as_gone_and_a_live_one_is_stopped(tmp_path):
     argv = [sys.executable, "-c", "import time; time.sleep(60)", "nx_27017.nx_27017", "--data-dir", str(db_dir)]
     live = subprocess.Popen(argv)
     try:
+        deadline = time.monotonic() + 10  # until the child has exec'd: before, /proc shows the forked test
+        while not leftovers.is_database_of(live.pid, db_dir) and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert leftovers.is_database_of(live.pid, db_dir)
         assert not leftovers.is_database_of(live.pid, tmp_path / "other")
         pid_file = tmp_path / "nx-27017.pid"
