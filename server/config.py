@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import os
 from importlib import resources
-from importlib import resources
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
