@@ -3,9 +3,9 @@
 A metric write has to write the task anyway (its latest values, on condition of its revision, which also
 proves the task exists, is the caller's and is in the state the write needs). Keeping the written points
 in that same document makes the write the only database round trip of the call. Each entry is the raw
-chunk the write would have stored, with its id already chosen; once TAIL_ENTRIES are held, the write
-that would exceed them first inserts the held entries as raw chunks under those ids, then writes the task
-with only its own entries held (`scalars.append`).
+chunk the write would have stored, with its id already chosen; the write that would pass the tail's
+bounds (TAIL_ENTRIES chunks, TAIL_POINTS points) first inserts the held entries as raw chunks under those
+ids, then writes the task with only its own entries held (`scalars.append`).
 
 Why nothing is lost or counted twice:
 
@@ -15,13 +15,14 @@ Why nothing is lost or counted twice:
   died), readers take one copy: they read the tail before the chunks and drop a chunk whose id the tail
   holds (`with_chunks`); a later write inserts the same ids again (the duplicates are ignored) and clears
   them;
-- compaction never folds a chunk still held by the tail (it reads the tail after the chunks: an entry
-  never comes back once gone), so a folded point cannot reappear from the tail;
+- each entry has a sequence number (the task's `_scalar_seq` counts them). Before it reads the chunks,
+  compaction reads up to which number every entry has left the tail (`moved_through`): those chunks were
+  all inserted before, so it sees each of them. It folds entries only as a prefix of their numbers (none
+  past that point, none past one it leaves for later), so it never folds a held entry, and the overview's
+  highest folded number (`tail_seq`) vouches for every entry below it;
 - a write working from a stale copy of the task (KNOWN) may insert entries another write moved long
-  ago, after compaction folded and deleted them. Each entry has a sequence number (the task's
-  `_scalar_seq` counts them), and entries move and fold in that order, so the overview remembers the
-  highest one it folded (`tail_seq`): a chunk of a held entry at or below it is such a copy, which
-  readers ignore and the next pass deletes;
+  ago, after compaction folded and deleted them: a chunk of an entry at or below `tail_seq` is such a
+  copy, which readers ignore and the next pass deletes;
 - a reset empties the tail with the epoch it ends, and a delete takes it with the task; a write that
   inserted held entries and then finds its task gone or in a new epoch removes those chunks again.
 """

@@ -71,10 +71,10 @@ def append(
                 return False
         if check is not None:
             check(raw)
-        _stamp_epoch(chunks, raw)
         held = raw.get(scalar_tail.FIELD) or []
         moved: list[dict[str, Any]] = []  # held entries this write inserts as chunks
         if direct:
+            _stamp_epoch(chunks, raw)  # held entries take their epoch from the task that holds them
             ScalarChunk._get_collection().insert_many(chunks, ordered=False)
         elif scalar_tail.overflows(held, chunks):
             moved = scalar_tail.chunks_of(raw)

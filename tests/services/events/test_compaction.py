@@ -27,6 +27,16 @@ def levels(db, task_id: str) -> list[str]:
     return sorted(kinds, key=[RAW, COMPACTED, SUMMARY, OVERVIEW].index)
 
 
+def compacted_soon(db, task_id: str) -> bool:
+    """Whether the background compactor folded the task's scalar within five seconds."""
+    waited = threading.Event()
+    for _ in range(100):
+        if levels(db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]:
+            return True
+        waited.wait(0.05)
+    return levels(db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]
+
+
 def test_point_by_point_chunks_fold_into_one_and_read_the_same(api, task_id, clean_db):
     for i in range(120):
         log(api, task_id, [i])
@@ -151,12 +161,7 @@ def test_the_background_compactor_folds_what_a_process_wrote(api, task_id, clean
     for i in range(5):
         log(api, task_id, [i])
     assert compactor._thread is not None  # the fifth write asked for a pass, in the background
-    waited = threading.Event()
-    for _ in range(100):
-        if levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]:
-            break
-        waited.wait(0.05)
-    assert levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]
+    assert compacted_soon(clean_db, task_id)
 
 
 def test_a_read_that_finds_a_raw_tail_asks_for_a_pass(api, task_id, clean_db, foreground_compactor):
@@ -195,12 +200,7 @@ def test_the_young_tail_of_a_burst_is_folded_once_it_settled(api, task_id, clean
     monkeypatch.setattr(scalars, "COMPACTOR", compactor)
     for i in range(5):
         log(api, task_id, [i])  # the last write asks for a pass, which finds the chunks too young
-    waited = threading.Event()
-    for _ in range(100):
-        if levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]:
-            break
-        waited.wait(0.05)
-    assert levels(clean_db, task_id) == [COMPACTED, SUMMARY, OVERVIEW]
+    assert compacted_soon(clean_db, task_id)
     assert [p[0] for p in scalars.history(task_id, "m", "v")] == list(range(5))
 
 
