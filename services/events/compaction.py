@@ -75,11 +75,15 @@ def compact(task_id: str, metric: str, variant: str) -> Pass:
         _delete(previous["replaced"])
     scope = {"task": task_id, "metric": metric, "variant": variant}
     moved = scalar_tail.moved_through(task_id)  # before the chunks: every entry up to it is a chunk by now
-    found = list(raw_chunks().find(scope))
+    documents = list(raw_chunks().find(scope))
+    holds = {d["_id"]: {entry["_id"] for entry in scalar_tail.entries_in(d)} for d in documents}
+    found = scalar_tail.distinct(documents)
     folded_seq = folded_sequence(previous)
+    # entries folded already, inserted again by a write that worked from a stale task
     copies = {c["_id"] for c in found if c.get("seq") is not None and c["seq"] <= folded_seq}
-    if copies:  # entries folded already, inserted again by a write that worked from a stale task
-        raw_chunks().delete_many({"_id": {"$in": list(copies)}})
+    spent = [document for document, entries in holds.items() if entries <= copies]
+    if spent:
+        raw_chunks().delete_many({"_id": {"$in": spent}})
     found = [c for c in found if c["_id"] not in copies]
     epoch = previous["_epoch"] if previous else max((c.get("_epoch") or 0 for c in found), default=0)
     settled = utcnow() - SETTLE
@@ -113,10 +117,14 @@ def compact(task_id: str, metric: str, variant: str) -> Pass:
     current = summary.fold(summary.decode(before["summary"], decode_value) if before else summary.empty(), points)
     digest = {**_identity(raws[0], epoch), "_id": new_id(), "summary": summary.encode(current, encode_value)}
     compacted().insert_many([*written, digest], ordered=False)
+    # A move's document is replaced once each of its entries is folded (or a copy): one with entries past
+    # `through` stays, the entries folded now being copies from the new overview on (`tail_seq`).
+    covered = copies | {c["_id"] for c in raws}
+    replaced = [document for document, entries in holds.items() if entries <= covered and document not in spent]
     replacement = {
         **_identity(raws[0], epoch), "_id": key, "stamp": new_id(), "generation": (previous["generation"] if previous else 0) + 1,
         "compacted": rows + [[c["_id"], c["first_iter"], c["last_iter"], c["packed"]] for c in written],
-        "summary": digest["_id"], "replaced": [c["_id"] for c in folded + raws] + ([before["_id"]] if before else []),
+        "summary": digest["_id"], "replaced": [c["_id"] for c in folded] + replaced + ([before["_id"]] if before else []),
         "created": utcnow(), "tail_seq": max([folded_seq] + [c["seq"] for c in raws if c.get("seq") is not None]),
     }  # fmt: skip
     if not _swap(previous, replacement):

@@ -10,7 +10,8 @@ class ScalarChunk(RevisionedDocument):
 
     An append-only layout: a batch of a thousand points of one metric is one insert, and nothing is read
     back to write (no read-modify-write of buckets). A small write's chunk is held in its task's document
-    first and inserted here, with others, when it moves out (scalar_tail). Compaction later
+    first and moves here when the tail fills, in one document per scalar with the chunks of other writes
+    (`entries` lists them: scalar_tail). Compaction later
     folds a scalar's chunks into few large ones (ScalarCompacted) under its ScalarOverview: see
     series_store. Reads gather a scalar's chunks through the (task, metric, variant) index.
     """
@@ -30,7 +31,8 @@ class ScalarChunk(RevisionedDocument):
     timestamps = ListField(IntField())  # milliseconds since the epoch
     created = DateTimeField()
     epoch = IntField(db_field="_epoch", default=0)  # the task's metrics_epoch when written
-    seq = IntField()  # a chunk its task's document held first: that entry's number (scalar_tail)
+    seq = IntField()  # (chunks of the first release of the tail: the entry's number, one entry a document)
+    entries = ListField()  # a move's document: [chunk id, number, points, when written] of each entry it holds
 
 
 class _CompactedScalar(RevisionedDocument):

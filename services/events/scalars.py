@@ -50,7 +50,7 @@ def append(
     condition of its revision: one write and, while this process wrote the task last, no read (the task is
     taken from KNOWN). A task changed meanwhile (another writer, a delete, a reset, an archive) fails the
     condition, and it all runs again on the task as now stored. Every TAIL_ENTRIES writes, the one that
-    would overflow the tail first inserts the held entries as raw chunks. A write of many points, or of
+    would overflow the tail first inserts the held entries, a document per scalar. A write of many points, or of
     single values, stores its own chunks first, as before the tail: a delete or a reset writes the task
     and then sweeps its chunks, so chunks of a write that won the task's revision are in that sweep's
     reach, and a write that lost takes its chunks back.
@@ -72,12 +72,12 @@ def append(
         if check is not None:
             check(raw)
         held = raw.get(scalar_tail.FIELD) or []
-        moved: list[dict[str, Any]] = []  # held entries this write inserts as chunks
+        moved: list[dict[str, Any]] = []  # the documents this write moves the held entries into
         if direct:
             _stamp_epoch(chunks, raw)  # held entries take their epoch from the task that holds them
             ScalarChunk._get_collection().insert_many(chunks, ordered=False)
         elif scalar_tail.overflows(held, chunks):
-            moved = scalar_tail.chunks_of(raw)
+            moved = scalar_tail.moves_of(raw)
             scalar_tail.insert(ScalarChunk._get_collection(), moved)
             held = []
         revision = raw.get("_rev")

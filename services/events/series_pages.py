@@ -36,7 +36,7 @@ def history_page(task_id: str, metric: str, variant: str, after: tuple[Any, ...]
         scope = {"task": task_id, "metric": metric, "variant": variant}
         chunks = [c for c in series_store.raw_of(task_id, scope) if series_store.counts(overview, c)]
         foldable = [c for c in chunks if not c.get("tail")]
-        COMPACTOR.read(task_id, metric, variant, len(foldable), sum(len(c["iters"]) for c in foldable))
+        COMPACTOR.read(task_id, metric, variant, series_store.raw_documents(foldable), sum(len(c["iters"]) for c in foldable))
         candidates = _after(chunks, after)
         rows = sorted((r for r in (overview or {}).get("compacted", []) if after is None or r[ROW_LAST] >= after[0]),
                       key=lambda r: r[ROW_FIRST])  # fmt: skip

@@ -3,7 +3,8 @@
 Three collections:
 
 - scalar_chunks: raw chunks, the points of one write each, as `scalars.append` stores them (a small
-  write's chunk is held in its task's document first: scalar_tail; `raw_of` reads both);
+  write's chunk is held in its task's document first, and moves here with others in one document per
+  scalar: scalar_tail; `raw_of` reads both, a move's documents split into their entries);
 - scalar_compacted: compacted chunks (the points of many raw chunks, sorted by iteration, at most a few
   thousand each) and summaries (`overview`: a bounded digest of the compacted points for the reads charts
   make), written by `compaction`, read by id only;
@@ -127,11 +128,17 @@ class Stored:
 
     @property
     def raw_chunks(self) -> int:
-        return sum(not chunk.get("compacted") and not chunk.get("tail") for chunk in self.chunks)
+        """Stored raw chunks (documents: a move's holds the entries of many writes) compaction could fold."""
+        return raw_documents(self.chunks)
 
     @property
     def compacted_rows(self) -> list[list[Any]]:
         return self.overview["compacted"] if self.overview else []
+
+
+def raw_documents(chunks: Iterable[dict[str, Any]]) -> int:
+    """How many stored documents hold the raw chunks among `chunks` (those still in their task's tail aside)."""
+    return len({scalar_tail.document_id(c) for c in chunks if not c.get("compacted") and not c.get("tail")})
 
 
 def counts(overview: dict[str, Any] | None, chunk: dict[str, Any]) -> bool:
@@ -141,7 +148,7 @@ def counts(overview: dict[str, Any] | None, chunk: dict[str, Any]) -> bool:
         return True
     if chunk.get("seq") is not None and chunk["seq"] <= folded_sequence(overview):
         return False
-    return chunk["_id"] not in set(overview["replaced"])
+    return scalar_tail.document_id(chunk) not in set(overview["replaced"])
 
 
 def folded_sequence(overview: dict[str, Any] | None) -> int:
@@ -152,7 +159,7 @@ def folded_sequence(overview: dict[str, Any] | None) -> int:
 def raw_of(task_id: str, scope: dict[str, Any]) -> list[dict[str, Any]]:
     """The raw chunks `scope` selects of one task, those its document still holds included (scalar_tail)."""
     tail = [c for c in scalar_tail.read(task_id) if _in_scope(c, scope)]  # before the chunks: see scalar_tail
-    return scalar_tail.with_chunks(tail, raw_chunks().find(scope))
+    return scalar_tail.with_chunks(tail, scalar_tail.distinct(raw_chunks().find(scope)))
 
 
 def _in_scope(chunk: dict[str, Any], scope: dict[str, Any]) -> bool:
