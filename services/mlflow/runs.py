@@ -119,7 +119,8 @@ def log_batch(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     if len(keys) != len(set(keys)):
         raise ApiError("invalid_parameter_value", "Duplicate parameter keys have been submitted")
     run_id = run_id_of(request)
-    points = [_point(metric) for metric in parts["metrics"]]
+    checked: set[str] = set()  # a batch holds many points of few metrics: each key is checked once
+    points = [_point(metric, checked) for metric in parts["metrics"]]
     if parts["params"] or parts["tags"]:
         _log(call, run_id, params=parts["params"], tags=parts["tags"])
     if points or not (parts["params"] or parts["tags"]):
@@ -157,8 +158,13 @@ def _log(call: Call, run_id: str, params: list[dict] = (), tags: list[dict] = ()
     _modify_run(call, run_id, change)
 
 
-def _point(metric: dict[str, Any]) -> scalars.Point:
-    key = check_key(metric["key"], "Metric")
+def _point(metric: dict[str, Any], checked: set[str] | None = None) -> scalars.Point:
+    """The point a metric logs; its key is checked unless it is in `checked` (then it is added there)."""
+    key = metric["key"]
+    if checked is None or key not in checked:
+        check_key(key, "Metric")
+        if checked is not None:
+            checked.add(key)
     value = metric["value"]
     if isinstance(value, str):
         try:
