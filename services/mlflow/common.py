@@ -10,6 +10,7 @@ from regista.server.errors import ApiError
 from regista.services.common import scroll
 from regista.services.common.tenancy import writable
 from regista.services.common.values import new_id, utcnow
+from regista.services.events import scalar_tail
 from regista.services.projects.documents import Project
 from regista.services.tasks.documents import Task
 
@@ -54,7 +55,9 @@ def run_id_of(request: dict[str, Any]) -> str:
 
 
 def find_run(call: Call, run_id: str) -> dict[str, Any]:
-    raw = Task._get_collection().find_one({"_id": run_id, **writable(call)})
+    """The run's task as stored, but for the scalar writes it holds (up to a few kilobytes no MLflow
+    answer shows: scalar_tail; left out, the embedded database and the driver convert less on every read)."""
+    raw = Task._get_collection().find_one({"_id": run_id, **writable(call)}, {scalar_tail.FIELD: 0})
     if raw is None:
         raise ApiError("resource_does_not_exist", f"Run with id={run_id} not found")
     return raw
