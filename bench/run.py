@@ -68,7 +68,7 @@ def run(plan: Plan, out_dir: Path, log: Any = print, mlflow_server: Path | None 
         figures.update(_scaling(plan, scratch_dir, out_dir, log))
         figures.update(
             mlflow_compare.compare(
-                scratch_dir, plan.mlflow_calls, plan.mlflow_batches, plan.seconds, mlflow_server, log
+                scratch_dir, plan.mlflow_calls, plan.mlflow_batches, plan.seconds, mlflow_server, log, plan.rounds
             )
         )
         figures.update(clearml_compare.compare(scratch_dir, plan.clearml_events, log))
