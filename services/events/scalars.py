@@ -48,10 +48,10 @@ def append(
     condition of its revision: one write and, while this process wrote the task last, no read (the task is
     taken from KNOWN). A task changed meanwhile (another writer, a delete, a reset, an archive) fails the
     condition, and it all runs again on the task as now stored. Every TAIL_ENTRIES writes, the one that
-    would overflow the tail first inserts the held entries, a document per scalar. A write of many points, or of
-    single values, stores its own chunks first, as before the tail: a delete or a reset writes the task
-    and then sweeps its chunks, so chunks of a write that won the task's revision are in that sweep's
-    reach, and a write that lost takes its chunks back.
+    would overflow the tail first inserts the held entries, a document per scalar. A write of many
+    points, or of single values, stores its own chunks first, as before the tail: a delete or a reset
+    writes the task and then sweeps its chunks, so chunks of a write that won the task's revision are in
+    that sweep's reach, and a write that lost takes its chunks back.
     """
     if not points:
         return True
