@@ -75,9 +75,11 @@ def compact(task_id: str, metric: str, variant: str) -> Pass:
         _delete(previous["replaced"])
     scope = {"task": task_id, "metric": metric, "variant": variant}
     moved = scalar_tail.moved_through(task_id)  # before the chunks: every entry up to it is a chunk by now
-    documents = list(raw_chunks().find(scope))
-    holds = {d["_id"]: {entry["_id"] for entry in scalar_tail.entries_in(d)} for d in documents}
-    found = scalar_tail.distinct(documents)
+    stored = scalar_tail.entries_of(raw_chunks().find(scope))
+    holds: dict[str, set[str]] = {}  # the entries each stored document holds
+    for entry in stored:
+        holds.setdefault(scalar_tail.document_id(entry), set()).add(entry["_id"])
+    found = scalar_tail.distinct(stored)
     folded_seq = folded_sequence(previous)
     # entries folded already, inserted again by a write that worked from a stale task
     copies = {c["_id"] for c in found if c.get("seq") is not None and c["seq"] <= folded_seq}

@@ -124,15 +124,19 @@ def entries_in(document: dict[str, Any]) -> list[dict[str, Any]]:
     return result
 
 
-def distinct(documents: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The entries of raw chunks as stored, each entry once (two moves' documents may share entries)."""
+def entries_of(documents: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every entry of raw chunks as stored (`entries_in` of each), an entry two documents share twice."""
+    return [entry for document in documents for entry in entries_in(document)]
+
+
+def distinct(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries, each once (two moves' documents may share entries)."""
     seen: set[str] = set()
     result = []
-    for document in documents:
-        for entry in entries_in(document):
-            if entry["_id"] not in seen:
-                seen.add(entry["_id"])
-                result.append(entry)
+    for entry in entries:
+        if entry["_id"] not in seen:
+            seen.add(entry["_id"])
+            result.append(entry)
     return result
 
 

@@ -159,7 +159,7 @@ def folded_sequence(overview: dict[str, Any] | None) -> int:
 def raw_of(task_id: str, scope: dict[str, Any]) -> list[dict[str, Any]]:
     """The raw chunks `scope` selects of one task, those its document still holds included (scalar_tail)."""
     tail = [c for c in scalar_tail.read(task_id) if _in_scope(c, scope)]  # before the chunks: see scalar_tail
-    return scalar_tail.with_chunks(tail, scalar_tail.distinct(raw_chunks().find(scope)))
+    return scalar_tail.with_chunks(tail, scalar_tail.distinct(scalar_tail.entries_of(raw_chunks().find(scope))))
 
 
 def _in_scope(chunk: dict[str, Any], scope: dict[str, Any]) -> bool:
