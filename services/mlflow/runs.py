@@ -79,7 +79,7 @@ def restore(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 def log_metric(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     run_id = run_id_of(request)
-    point = _point(request)
+    point = _point(request, set())
     _append_metrics(call, run_id, [point])
     logged_models.record_metrics(call, run_id, [(request, point)])
     return {}
@@ -158,13 +158,12 @@ def _log(call: Call, run_id: str, params: list[dict] = (), tags: list[dict] = ()
     _modify_run(call, run_id, change)
 
 
-def _point(metric: dict[str, Any], checked: set[str] | None = None) -> scalars.Point:
+def _point(metric: dict[str, Any], checked: set[str]) -> scalars.Point:
     """The point a metric logs; its key is checked unless it is in `checked` (then it is added there)."""
     key = metric["key"]
-    if checked is None or key not in checked:
+    if key not in checked:
         check_key(key, "Metric")
-        if checked is not None:
-            checked.add(key)
+        checked.add(key)
     value = metric["value"]
     if isinstance(value, str):
         try:
