@@ -10,7 +10,9 @@ from regista.server.errors import ApiError
 from regista.services.common import scroll
 from regista.services.common.tenancy import writable
 from regista.services.common.values import new_id, utcnow
+from regista.services.auth.documents import User
 from regista.services.events import scalar_tail
+from regista.services.mlflow import run_records, shapes
 from regista.services.projects.documents import Project
 from regista.services.tasks.documents import Task
 
@@ -61,6 +63,33 @@ def find_run(call: Call, run_id: str) -> dict[str, Any]:
     if raw is None:
         raise ApiError("resource_does_not_exist", f"Run with id={run_id} not found")
     return raw
+
+
+def as_runs(call: Call, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks as MLflow runs, those made by ClearML showing their user's name as mlflow.user (one read of
+    the users, and only when there is such a task)."""
+    owners = {t.get("user") for t in tasks if not shapes.made_by_mlflow(run_records.record_of(t))}
+    names = user_names(call, owners)
+    return [shapes.run(raw, run_records.record_of(raw), names.get(raw.get("user"), "")) for raw in tasks]
+
+
+def user_names(call: Call, user_ids: set[str]) -> dict[str, str]:
+    """The names of the caller's company's users, by id (a user no longer there is left out)."""
+    user_ids = {user for user in user_ids if user}
+    if not user_ids:
+        return {}
+    found = User._get_collection().find({"_id": {"$in": sorted(user_ids)}, "company": call.company}, {"name": 1})
+    return {user["_id"]: user.get("name") or user["_id"] for user in found}
+
+
+def stored_tag_value(call: Call, key: str, value: str) -> str:
+    """A tag's value as stored. The MLflow client fills mlflow.user with MLFLOW_TRACKING_USERNAME, which
+    against Regista is the caller's access key; MLflow's server, whose basic auth takes user names, shows
+    the user's name there, and so does Regista."""
+    identity = call.identity
+    if key == shapes.USER_TAG and identity is not None and identity.access_key and value == identity.access_key:
+        return identity.user_name
+    return value
 
 
 def check_key(key: str, kind: str) -> str:

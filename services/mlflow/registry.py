@@ -12,7 +12,7 @@ from regista.services.common.keys import escape_key
 from regista.services.common.tenancy import writable
 from regista.services.common.values import new_id, utcnow
 from regista.services.mlflow import shapes
-from regista.services.mlflow.common import page_of
+from regista.services.mlflow.common import page_of, user_names
 from regista.services.mlflow.documents import RegisteredModel
 from regista.services.mlflow.search import order, parse_filter
 from regista.services.models.documents import Model
@@ -77,7 +77,9 @@ def get_latest_versions(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     latest = latest_by_stage(call, raw)
     stages = request.get("stages") or []
     wanted = {canonical_stage(s) for s in stages} if stages else set(STAGES)
-    found = [model_version(call, version, raw) for stage, version in latest.items() if stage in wanted]
+    chosen = [version for stage, version in latest.items() if stage in wanted]
+    names = user_names(call, {version.get("user") for version in chosen})
+    found = [model_version(call, version, raw, names) for version in chosen]
     return {"model_versions": found} if found else {}
 
 
@@ -193,11 +195,13 @@ def latest_by_stage(call: Call, raw: dict[str, Any]) -> dict[str, dict[str, Any]
 
 
 def registered_model(call: Call, raw: dict[str, Any]) -> dict[str, Any]:
+    latest = sorted(latest_by_stage(call, raw).values(), key=lambda version: version.get("version") or 0)
+    names = user_names(call, {raw.get("user"), *(version.get("user") for version in latest)})
     result = {
         "name": raw["name"],
         "creation_timestamp": shapes.millis(raw.get("created")),
         "last_updated_timestamp": shapes.millis(raw.get("last_update")),
-        "user_id": raw.get("user", ""),
+        "user_id": names.get(raw.get("user"), raw.get("user", "")),
         "description": raw.get("description", ""),
     }
     tags = shapes.key_values(raw.get("properties"))
@@ -205,13 +209,18 @@ def registered_model(call: Call, raw: dict[str, Any]) -> dict[str, Any]:
     for key, value in (("tags", tags), ("aliases", aliases)):
         if value:
             result[key] = value
-    latest = sorted(latest_by_stage(call, raw).values(), key=lambda version: version.get("version") or 0)
     if latest:
-        result["latest_versions"] = [model_version(call, version, raw) for version in latest]
+        result["latest_versions"] = [model_version(call, version, raw, names) for version in latest]
     return result
 
 
-def model_version(call: Call, raw: dict[str, Any], registered: dict[str, Any] | None = None) -> dict[str, Any]:
+def model_version(
+    call: Call, raw: dict[str, Any], registered: dict[str, Any] | None = None, names: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A Regista model as MLflow's model version; `names` holds its user's name (read when not given), shown
+    as the version's user_id ("Created by" in the UI)."""
+    if names is None:
+        names = user_names(call, {raw.get("user")})
     if registered is None:
         registered = find_registered(call, raw["registered_model"], required=False) or {}
     known = (registered.get("versions") or {}).get(str(raw["version"])) or {}
@@ -221,7 +230,7 @@ def model_version(call: Call, raw: dict[str, Any], registered: dict[str, Any] | 
         "version": str(raw["version"]),
         "creation_timestamp": shapes.millis(raw.get("created")),
         "last_updated_timestamp": shapes.millis(raw.get("last_update")),
-        "user_id": raw.get("user", ""),
+        "user_id": names.get(raw.get("user"), raw.get("user", "")),
         "current_stage": known.get("stage") or "None",
         "description": raw.get("comment", ""),
         "source": known.get("source") or raw.get("uri", ""),

@@ -8,7 +8,7 @@ Runs created before the record moved into the task kept it in the mlflow_runs co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from regista.server.call import Call
@@ -31,17 +31,14 @@ def record_of(task: dict[str, Any]) -> dict[str, Any] | None:
     return task.get(FIELD) or None
 
 
-def records_for(tasks: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The records of many runs, by run id (runs made by ClearML have none)."""
-    return {task["_id"]: task[FIELD] for task in tasks if task.get(FIELD)}
-
-
 def change(call: Call, run: dict[str, Any], update: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """`update` applied to the run's record (made first for a task made by ClearML); the record as stored."""
 
     def apply(task: Task) -> None:
-        # A task made by ClearML gets a record with the artifact root it was answered with until now.
-        record = dict(task.mlflow_run or new(task.project, shapes.default_artifact_uri({"_id": task.id, "project": task.project})))
+        # A task made by ClearML gets a record with the artifact root it was answered with until now,
+        # marked as adopted: it still shows the tags read from the task (shapes.run_tags).
+        adopted = {**new(task.project, shapes.default_artifact_uri({"_id": task.id, "project": task.project})), shapes.ADOPTED: True}
+        record = dict(task.mlflow_run or adopted)
         update(record)
         task.mlflow_run = record
 

@@ -13,7 +13,8 @@ from regista.services.common.tenancy import writable
 from regista.services.common.values import new_id, utcnow
 from regista.services.events import scalars
 from regista.services.mlflow import logged_models, run_records, shapes, uris
-from regista.services.mlflow.common import check_experiment_active, check_key, find_experiment, find_run, run_id_of
+from regista.services.mlflow.common import (as_runs, check_experiment_active, check_key, find_experiment, find_run, run_id_of,
+                                           stored_tag_value)
 from regista.services.tasks.documents import Task, TaskStatus
 
 MAX_PARAM_LENGTH = 6000
@@ -26,7 +27,7 @@ _FINAL = {TaskStatus.completed, TaskStatus.failed, TaskStatus.stopped}
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     experiment = find_experiment(call, request.get("experiment_id") or "0")
     check_experiment_active(experiment)
-    tags = {t["key"]: t.get("value", "") for t in request.get("tags", [])}
+    tags = {t["key"]: stored_tag_value(call, t["key"], t.get("value", "")) for t in request.get("tags", [])}
     name = request.get("run_name") or tags.get(shapes.RUN_NAME_TAG) or f"run-{new_id()[:8]}"
     tags[shapes.RUN_NAME_TAG] = name
     started = shapes.from_millis(request["start_time"]) if request.get("start_time") else utcnow()
@@ -48,7 +49,7 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 def get(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     raw = find_run(call, run_id_of(request))  # the one read: the record is in the task
-    return {"run": shapes.run(raw, run_records.record_of(raw))}
+    return {"run": as_runs(call, [raw])[0]}
 
 
 def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +67,7 @@ def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         task.last_update = utcnow()
 
     task = _modify_run(call, run_id_of(request), change, allow_deleted=True)
-    return {"run_info": shapes.run_info(task, run_records.record_of(task))}
+    return {"run_info": as_runs(call, [task])[0]["info"]}
 
 
 def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -132,20 +133,23 @@ def log_batch(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 def _log(call: Call, run_id: str, params: list[dict] = (), tags: list[dict] = ()) -> None:
     """Params (immutable) and tags, in one atomic write of the run."""
     params = [(check_key(p["key"], "Param"), str(p.get("value", ""))[:MAX_PARAM_LENGTH]) for p in params]
-    tags = {check_key(t["key"], "Tag"): str(t.get("value", ""))[:MAX_TAG_LENGTH] for t in tags}
+    tags = {check_key(t["key"], "Tag"): stored_tag_value(call, t["key"], str(t.get("value", "")))[:MAX_TAG_LENGTH] for t in tags}
 
     def change(task: Task) -> None:
         hyperparams = dict(task.hyperparams or {})
         section = dict(hyperparams.get(shapes.PARAMS_SECTION) or {})
+        shown = shapes.params_of({"hyperparams": hyperparams})  # a ClearML task's other sections too
         for key, value in params:
-            current = section.get(escape_key(key))
-            if current is not None and current.get("value") != value:
+            current = shown.get(key)
+            if current is not None and current != value:
                 raise ApiError(
                     "invalid_parameter_value",
                     f"Changing param values is not allowed. Param with key='{key}' was already logged with "
-                    f"value='{current.get('value')}' for run ID='{task.id}'. Attempted logging new value '{value}'.",
+                    f"value='{current}' for run ID='{task.id}'. Attempted logging new value '{value}'.",
                 )
-            section[escape_key(key)] = {"section": shapes.PARAMS_SECTION, "name": key, "value": value, "type": "str"}
+            if current is None:
+                section[escape_key(key)] = {"section": shapes.PARAMS_SECTION, "name": key, "value": value, "type": "str"}
+                shown[key] = value
         if params:
             hyperparams[shapes.PARAMS_SECTION] = section
             task.hyperparams = hyperparams

@@ -15,8 +15,7 @@ from typing import Any, Callable
 from regista.server.call import Call
 from regista.server.errors import ApiError
 from regista.services.common.tenancy import writable
-from regista.services.mlflow import run_records, shapes
-from regista.services.mlflow.common import find_experiment, page_of
+from regista.services.mlflow.common import as_runs, find_experiment, page_of
 from regista.services.tasks.documents import Task
 
 _ENTITY = re.compile(r"""\s*((?:[A-Za-z_]+\.)?(?:`[^`]+`|"[^"]+"|[\w.\-:/]+))""")
@@ -36,9 +35,7 @@ PROMPT_TAG = "mlflow.prompt.is_prompt"
 def search(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     experiment_ids = [find_experiment(call, e)["_id"] for e in request.get("experiment_ids", [])]
     query = {**writable(call), "project": {"$in": experiment_ids}} if experiment_ids else writable(call)
-    tasks = list(Task._get_collection().find(query))
-    records = run_records.records_for(tasks)
-    runs = [shapes.run(raw, records.get(raw["_id"])) for raw in tasks]
+    runs = as_runs(call, list(Task._get_collection().find(query)))
     view = request.get("run_view_type", "ACTIVE_ONLY")
     runs = [r for r in runs if view == "ALL" or (r["info"]["lifecycle_stage"] == "active") == (view == "ACTIVE_ONLY")]
     for predicate in parse_filter(request.get("filter") or ""):

@@ -8,12 +8,18 @@ from typing import Any
 
 from regista.services.common.keys import unescape_key
 from regista.services.events.scalars import encode_value, latest_values
+from regista.services.events.series_store import SINGLE_VALUE_ITERATION
 from regista.services.tasks.documents import TaskStatus
 
 ARCHIVED = "archived"  # the system tag of deleted (restorable) experiments and runs
 PARAMS_SECTION = "General"
 RUN_NAME_TAG = "mlflow.runName"
 USER_TAG = "mlflow.user"
+SOURCE_NAME_TAG = "mlflow.source.name"
+SOURCE_TYPE_TAG = "mlflow.source.type"
+NOTE_TAG = "mlflow.note.content"
+PARENT_TAG = "mlflow.parentRunId"
+ADOPTED = "adopted"  # in the MLflow record of a task made by ClearML (run_records.change)
 STATUS_TO_MLFLOW = {
     TaskStatus.created: "SCHEDULED", TaskStatus.queued: "SCHEDULED", TaskStatus.in_progress: "RUNNING",
     TaskStatus.completed: "FINISHED", TaskStatus.published: "FINISHED", TaskStatus.closed: "FINISHED",
@@ -69,20 +75,23 @@ def experiment(raw: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def run_info(raw: dict[str, Any], record: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A task as MLflow's run info; `record` is its MLflow record (run_records; None for a task made by ClearML).
+def run_info(raw: dict[str, Any], record: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> dict[str, Any]:
+    """A task as MLflow's run info; `record` is its MLflow record (run_records; None for a task made by
+    ClearML), `tags` its tags as run_tags gives them (found here when not given).
 
     `user_id` is the run's mlflow.user tag, as the MLflow client fills it in: "unknown" without one (what
-    the client sends then), the Regista user for a task made by ClearML. The request's free-text user_id is
-    not kept: a client could name anyone there, another company's user too.
+    the client sends then). The request's free-text user_id is not kept: a client could name anyone
+    there, another company's user too.
     """
     record = record or {}
+    if tags is None:
+        tags = run_tags(raw, record)
     info = {
         "run_id": raw["_id"],
         "run_uuid": raw["_id"],
         "run_name": raw.get("name", ""),
         "experiment_id": raw.get("project") or "",
-        "user_id": tag_values(raw).get(USER_TAG) or ("unknown" if record else raw.get("user", "")),
+        "user_id": tags.get(USER_TAG) or "unknown",
         "status": STATUS_TO_MLFLOW.get(raw.get("status"), "RUNNING"),
         "start_time": millis(raw.get("started") or raw.get("created")),
         "artifact_uri": record.get("artifact_uri") or default_artifact_uri(raw),
@@ -99,17 +108,17 @@ def default_artifact_uri(raw: dict[str, Any]) -> str:
     return f"mlflow-artifacts:/{raw.get('project')}/{raw['_id']}/artifacts"
 
 
-def run(raw: dict[str, Any], record: dict[str, Any] | None = None) -> dict[str, Any]:
+def run(raw: dict[str, Any], record: dict[str, Any] | None = None, owner_name: str = "") -> dict[str, Any]:
+    """A task as MLflow's run; `owner_name` is the name of the task's user (shown as mlflow.user of a task
+    made by ClearML)."""
     data: dict[str, Any] = {}
     metrics = [
-        {"key": metric_key(m["metric"], m["variant"]), "value": wire_value(m["value"]), "timestamp": m["timestamp"], "step": m["iter"]}
+        {"key": metric_key(m["metric"], m["variant"]), "value": wire_value(m["value"]), "timestamp": m["timestamp"], "step": mlflow_step(m["iter"])}
         for m in latest_values(raw)
     ]
-    params = [
-        {"key": item["name"], "value": item.get("value", "")}
-        for item in ((raw.get("hyperparams") or {}).get(PARAMS_SECTION) or {}).values()
-    ]
-    tags = key_values(raw.get("properties"))
+    params = [{"key": key, "value": value} for key, value in params_of(raw).items()]
+    tag_map = run_tags(raw, record, owner_name)
+    tags = [{"key": key, "value": value} for key, value in tag_map.items()]
     for name, values in (("metrics", metrics), ("params", params), ("tags", tags)):
         if values:
             data[name] = sorted(values, key=lambda item: item["key"])
@@ -119,7 +128,64 @@ def run(raw: dict[str, Any], record: dict[str, Any] | None = None) -> dict[str, 
     if record and record.get("model_inputs"):
         inputs["model_inputs"] = record["model_inputs"]
     outputs = {"model_outputs": record["model_outputs"]} if record and record.get("model_outputs") else {}
-    return {"info": run_info(raw, record), "data": data, "inputs": inputs, "outputs": outputs}
+    return {"info": run_info(raw, record, tag_map), "data": data, "inputs": inputs, "outputs": outputs}
+
+
+def made_by_mlflow(record: dict[str, Any] | None) -> bool:
+    """Whether a task was created as an MLflow run, given its MLflow record: a task made by ClearML has
+    none, or one marked `adopted` (made when MLflow first logged inputs or outputs to it)."""
+    return bool(record) and not record.get(ADOPTED)
+
+
+def run_tags(raw: dict[str, Any], record: dict[str, Any] | None = None, owner_name: str = "") -> dict[str, str]:
+    """A run's tags as MLflow shows them: those stored (the task's properties) over, for a task made by
+    ClearML, the ones every MLflow run carries, read from the task: the user (by name), the script's
+    source and git facts, the task's comment as the run's description, its parent. mlflow.runName is
+    always the task's name, which ClearML renames too."""
+    stored = tag_values(raw)
+    tags = {} if made_by_mlflow(record) else _clearml_tags(raw, owner_name)
+    tags.update(stored)
+    tags[RUN_NAME_TAG] = raw.get("name", "")
+    return tags
+
+
+def _clearml_tags(raw: dict[str, Any], owner_name: str) -> dict[str, str]:
+    script = raw.get("script") or {}
+    tags = {
+        USER_TAG: owner_name or raw.get("user", ""),
+        SOURCE_NAME_TAG: script.get("entry_point") or "",
+        SOURCE_TYPE_TAG: _source_type(raw),
+        "mlflow.source.git.repoURL": script.get("repository") or "",
+        "mlflow.source.git.branch": script.get("branch") or "",
+        "mlflow.source.git.commit": script.get("version_num") or "",
+        NOTE_TAG: raw.get("comment") or "",
+        PARENT_TAG: raw.get("parent") or "",
+    }
+    return {key: value for key, value in tags.items() if value}
+
+
+def _source_type(raw: dict[str, Any]) -> str:
+    """Run on the user's machine (ClearML's "development" mode), a job an agent ran, or neither yet."""
+    if "development" in (raw.get("system_tags") or []):
+        return "LOCAL"
+    return "JOB" if raw.get("last_worker") else "UNKNOWN"
+
+
+def mlflow_step(iteration: int) -> int:
+    """The MLflow step of a ClearML iteration: single values (reported at no iteration) are at step 0."""
+    return 0 if iteration == SINGLE_VALUE_ITERATION else iteration
+
+
+def params_of(raw: dict[str, Any]) -> dict[str, str]:
+    """A task's hyperparameters as MLflow params: those of section General (where MLflow logs them) by
+    name, every other section's (ClearML's Args of argparse, say) as `section/name`."""
+    params = {}
+    for section, items in sorted((raw.get("hyperparams") or {}).items(), key=lambda entry: entry[0] != PARAMS_SECTION):
+        for item in (items or {}).values():
+            name = item.get("name", "")
+            key = name if section == PARAMS_SECTION else f"{unescape_key(section)}/{name}"
+            params.setdefault(key, str(item.get("value", "")))
+    return params
 
 
 def wire_value(value: float) -> float | str:
@@ -130,11 +196,6 @@ def wire_value(value: float) -> float | str:
 def metric_key(metric: str, variant: str) -> str:
     """One MLflow key per scalar: the metric name when it is its own only series, metric/variant otherwise."""
     return metric if variant == metric else f"{metric}/{variant}"
-
-
-def param_values(raw: dict[str, Any]) -> dict[str, str]:
-    section = (raw.get("hyperparams") or {}).get(PARAMS_SECTION) or {}
-    return {unescape_key(key): item.get("value", "") for key, item in section.items()}
 
 
 def tag_values(raw: dict[str, Any]) -> dict[str, str]:
