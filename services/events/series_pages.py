@@ -28,6 +28,20 @@ def order(point: Point) -> tuple[int, int, int, float]:
     return (step, timestamp, 1, 0.0) if math.isnan(value) else (step, timestamp, 0, value)
 
 
+def distinct(points: list[Point]) -> list[Point]:
+    """Points in MLflow's order, a point logged again (the same step, time and value) kept once: MLflow's
+    store drops a point equal to one it holds (MLflow 3's client logs a run's points again for the model
+    it logs at that step)."""
+    kept: list[Point] = []
+    last = None
+    for point in sorted(points, key=order):
+        key = order(point)
+        if key != last:
+            kept.append(point)
+            last = key
+    return kept
+
+
 def history_page(task_id: str, metric: str, variant: str, after: tuple[Any, ...] | None, limit: int) -> tuple[list[Point], bool]:
     """Up to `limit` points in MLflow's order after the position `after` (the order() of the last point
     returned, and how many points of exactly that order were returned), and whether more follow."""
@@ -45,7 +59,7 @@ def history_page(task_id: str, metric: str, variant: str, after: tuple[Any, ...]
         # then the page and its successor.
         returned = after[4] if after else 0
         while rows:
-            settled = sum(p[0] < rows[0][ROW_FIRST] for p in candidates)
+            settled = len({order(p) for p in candidates if p[0] < rows[0][ROW_FIRST]})  # a point read twice counts once
             needed = limit + 1 + returned - settled
             if needed <= 0:
                 break
@@ -58,7 +72,7 @@ def history_page(task_id: str, metric: str, variant: str, after: tuple[Any, ...]
             rows = rows[len(chosen) :]
             ids = [r[ROW_ID] for r in chosen]
             candidates += _after(series_store.compacted().find({"_id": {"$in": ids}}), after)
-        candidates.sort(key=order)
+        candidates = distinct(candidates)
         skip = 0  # the points equal to the last one returned that were returned with it
         while skip < returned and skip < len(candidates) and order(candidates[skip]) == tuple(after[:4]):
             skip += 1

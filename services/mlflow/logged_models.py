@@ -7,6 +7,7 @@ deleted, as MLflow does: it is gone from reads and searches, but `get` with `all
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -17,7 +18,7 @@ from regista.services.common.keys import escape_key
 from regista.services.common.values import new_id, utcnow
 from regista.services.events.scalars import Point, decode_value, encode_value
 from regista.services.mlflow import shapes, uris
-from regista.services.mlflow.common import check_experiment_active, find_experiment
+from regista.services.mlflow.common import check_experiment_active, find_experiment, stored_tag_value
 from regista.services.mlflow.documents import LoggedModel, LoggedModelMetric
 
 STATUS_NAMES = {"UNSPECIFIED": "LOGGED_MODEL_STATUS_UNSPECIFIED", "PENDING": "LOGGED_MODEL_PENDING",
@@ -27,6 +28,7 @@ STATUS_NUMBERS = {0: "UNSPECIFIED", 1: "PENDING", 2: "READY", 3: "FAILED"}
 STATUS_OF = {**{wire: short for short, wire in STATUS_NAMES.items()}, **{str(n): s for n, s in STATUS_NUMBERS.items()},
              **{short: short for short in STATUS_NAMES}}  # fmt: skip
 BAD_NAME_CHARACTERS = ("/", ":", ".", "%", '"', "'")
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"  # the versions registered from a logged model
 
 
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +48,7 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         name=name or f"model-{new_id()[:8]}", model_type=request.get("model_type") or None,
         artifact_location=uris.append_path(shapes.artifact_location(experiment), "models", model_id, "artifacts"),
         source_run_id=request.get("source_run_id") or None, status="PENDING", created=now, last_update=now,
-        tags=_merged({}, request.get("tags", [])), params=_merged({}, request.get("params", [])),
+        tags=_merged({}, _stored_tags(call, request.get("tags", []))), params=_merged({}, request.get("params", [])),
     )  # fmt: skip
     model.save(force_insert=True)
     return {"model": shape(call, model.to_mongo().to_dict())}
@@ -69,7 +71,8 @@ def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def set_tags(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    change(call, request["model_id"], lambda model: setattr(model, "tags", _merged(model.tags, request.get("tags", []))))
+    tags = _stored_tags(call, request.get("tags", []))
+    change(call, request["model_id"], lambda model: setattr(model, "tags", _merged(model.tags, tags)))
     return {}
 
 
@@ -171,6 +174,37 @@ def shape(call: Call, raw: dict[str, Any], metrics: list[dict[str, Any]] | None 
     if metrics:
         data["metrics"] = metrics
     return {"info": info, "data": data}
+
+
+def _stored_tags(call: Call, tags: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tags as stored: mlflow.user named as common.stored_tag_value says, and the versions registered from
+    the model listed once each. MLflow's server appends a version to mlflow.modelVersions as a number, and
+    its client then sets the tag to what it read plus the same version as a string, so MLflow itself keeps
+    `[{"version": 1}, {"version": "1"}]`; Regista keeps the first of each name and version."""
+    stored = []
+    for tag in tags:
+        key, value = tag["key"], str(tag.get("value", ""))
+        value = distinct_versions(value) if key == MODEL_VERSIONS_TAG else stored_tag_value(call, key, value)
+        stored.append({"key": key, "value": value})
+    return stored
+
+
+def distinct_versions(value: str) -> str:
+    """A mlflow.modelVersions list with each (name, version) once, versions compared as text; a value that is
+    no such list is kept as it is."""
+    try:
+        listed = json.loads(value)
+    except ValueError:
+        return value
+    if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
+        return value
+    seen, kept = set(), []
+    for item in listed:
+        identity = (str(item.get("name")), str(item.get("version")))
+        if identity not in seen:
+            seen.add(identity)
+            kept.append(item)
+    return value if len(kept) == len(listed) else json.dumps(kept)
 
 
 def _merged(current: dict[str, Any] | None, items: list[dict[str, Any]]) -> dict[str, Any]:

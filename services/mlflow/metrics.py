@@ -11,7 +11,7 @@ from regista.server.call import Call
 from regista.server.errors import ApiError
 from regista.services.events import scalars, series_pages, state
 from regista.services.mlflow.common import find_run, run_id_of
-from regista.services.mlflow.shapes import wire_value
+from regista.services.mlflow.shapes import mlflow_step, wire_value
 
 MAX_HISTORY_PAGE = 25000
 
@@ -33,7 +33,7 @@ def get_history(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     page, more = series_pages.history_page(task_id, *series, after, limit)
     result: dict[str, Any] = {}
     if page:
-        result["metrics"] = [{"key": key, "value": wire_value(v), "timestamp": ts, "step": step} for step, v, ts in page]
+        result["metrics"] = [{"key": key, "value": wire_value(v), "timestamp": ts, "step": mlflow_step(step)} for step, v, ts in page]
     if more:
         last = series_pages.order(page[-1])
         returned = sum(series_pages.order(p) == last for p in page) + (after[4] if after and tuple(after[:4]) == last else 0)
@@ -71,7 +71,7 @@ def get_history_bulk(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     limit = int(request.get("max_results") or MAX_HISTORY_PAGE)
     points = []
     for run_id in sorted(run_ids):
-        history = sorted(_points(call, run_id, key), key=_chart_order)
+        history = series_pages.distinct(_points(call, run_id, key))
         points.extend(_wire(key, run_id, point) for point in history)
     return {"metrics": points[: max(limit, 0)]}
 
@@ -101,7 +101,7 @@ def get_history_bulk_interval(call: Call, request: dict[str, Any]) -> dict[str, 
     chosen = sampled_steps(histories.values(), max_results)
     metrics = []
     for run_id, history in histories.items():
-        kept = sorted((p for p in history if p[0] in chosen), key=_chart_order)
+        kept = series_pages.distinct([p for p in history if p[0] in chosen])
         metrics.extend(_wire(key, run_id, point) for point in kept)
     return {"metrics": metrics}
 
@@ -134,12 +134,6 @@ def _runs_and_key(run_ids: list[str] | None, key: str | None, no_runs: str, too_
     return unique, key
 
 
-def _chart_order(point: tuple[int, float, int]) -> tuple[int, int, float]:
-    """MLflow's order of a metric's points: step, then time, then value."""
-    step, value, timestamp = point
-    return step, timestamp, value
-
-
 def _points(call: Call, run_id: str, key: str) -> list[tuple[int, float, int]]:
     task_id = find_run(call, run_id)["_id"]
     return scalars.history(task_id, *_series_of(task_id, key))
@@ -147,4 +141,4 @@ def _points(call: Call, run_id: str, key: str) -> list[tuple[int, float, int]]:
 
 def _wire(key: str, run_id: str, point: tuple[int, float, int]) -> dict[str, Any]:
     step, value, timestamp = point
-    return {"key": key, "value": wire_value(value), "timestamp": timestamp, "step": step, "run_id": run_id}
+    return {"key": key, "value": wire_value(value), "timestamp": timestamp, "step": mlflow_step(step), "run_id": run_id}

@@ -17,19 +17,19 @@ from regista.services.common.keys import escape_key
 from regista.services.common.tenancy import writable
 from regista.services.common.values import new_id, utcnow
 from regista.services.mlflow import logged_models, registry, run_records, shapes, uris
-from regista.services.mlflow.common import page_of
+from regista.services.mlflow.common import page_of, user_names
 from regista.services.mlflow.documents import LoggedModel, RegisteredModel
 from regista.services.models.documents import Model
 from regista.services.tasks.documents import Task
 
-MODEL_VERSIONS_TAG = "mlflow.modelVersions"  # on a logged model: the versions registered from it
 PROMPT_TAG = "mlflow.prompt.is_prompt"
 DEFAULT_ORDER = ["last_updated_timestamp DESC", "name ASC", "version_number DESC"]
 
 
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     name, source = request["name"], request["source"]
-    run_id, model_id = request.get("run_id") or None, request.get("model_id") or None
+    # A version of a logged model's `models:/m-...` is that model's, model_id given or not.
+    run_id, model_id = request.get("run_id") or None, request.get("model_id") or _logged_model_in(source)
     registry.find_registered(call, name)
     if model_id:
         logged_models.find(call, model_id)
@@ -67,7 +67,9 @@ def get(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 def search(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     registered = {raw["name"]: raw for raw in RegisteredModel._get_collection().find(writable(call))}
     versions = Model._get_collection().find({"registered_model": {"$exists": True}, **writable(call)})
-    items = [registry.model_version(call, raw, registered.get(raw["registered_model"]) or {}) for raw in versions]
+    versions = list(versions)
+    names = user_names(call, {raw.get("user") for raw in versions})
+    items = [registry.model_version(call, raw, registered.get(raw["registered_model"]) or {}, names) for raw in versions]
     order = list(request.get("order_by") or DEFAULT_ORDER)
     fields = {entry.split()[0] for entry in order if entry.split()}
     order += [entry for entry, field in (("name ASC", "name"), ("version_number DESC", "version_number")) if field not in fields]
@@ -169,7 +171,7 @@ def _storage_location(call: Call, source: str, run_id: str | None) -> tuple[str,
     if parsed.scheme != "models":
         return source, run_id
     path = parsed.path.strip("/")
-    if "/" not in path and "@" not in path and path.startswith("m-"):
+    if _logged_model_in(source):
         model = logged_models.find(call, path)
         return model["artifact_location"], run_id or model.get("source_run_id")
     name, _, version = path.rpartition("/") if "/" in path else (path, "", "")
@@ -182,15 +184,29 @@ def _storage_location(call: Call, source: str, run_id: str | None) -> tuple[str,
     return registry.find_version(call, name, version).get("uri", ""), run_id
 
 
+def _logged_model_in(source: str) -> str | None:
+    """The logged model a `models:/m-<id>` source names (None for any other source)."""
+    parsed = uris.parse(source)
+    path = parsed.path.strip("/")
+    if parsed.scheme == "models" and path.startswith("m-") and "/" not in path and "@" not in path:
+        return path
+    return None
+
+
 def _note_registration(call: Call, model_id: str, name: str, version: int) -> None:
     """The logged model's mlflow.modelVersions tag lists the versions registered from it, as MLflow keeps it."""
 
     def add(model: LoggedModel) -> None:
         tags = dict(model.tags or {})
-        current = (tags.get(escape_key(MODEL_VERSIONS_TAG)) or {}).get("value")
-        listed = json.loads(current) if current else []
+        current = (tags.get(escape_key(logged_models.MODEL_VERSIONS_TAG)) or {}).get("value")
+        try:
+            listed = json.loads(current) if current else []
+        except ValueError:  # a value some client set by hand: the registrations start again from this one
+            listed = []
+        listed = listed if isinstance(listed, list) else []
         listed.append({"name": name, "version": version})
-        tags[escape_key(MODEL_VERSIONS_TAG)] = {"key": MODEL_VERSIONS_TAG, "value": json.dumps(listed)}
+        value = logged_models.distinct_versions(json.dumps(listed))
+        tags[escape_key(logged_models.MODEL_VERSIONS_TAG)] = {"key": logged_models.MODEL_VERSIONS_TAG, "value": value}
         model.tags = tags
 
     logged_models.change(call, model_id, add)

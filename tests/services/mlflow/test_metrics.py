@@ -85,3 +85,28 @@ def test_bulk_reads_refuse_bad_requests_as_mlflow_words_it(api, action, params, 
 def test_a_run_that_does_not_exist_is_a_404(api):
     answer = get(api, "get-history-bulk-interval", run_ids="0" * 32, metric_key="loss")
     assert answer.status_code == 404 and answer.json["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_a_point_logged_again_is_read_once_as_mlflow_keeps_it(mlflow_client, api):
+    """MLflow's store drops a point equal to one it holds (same step, time and value): MLflow 3's client logs
+    a run's points again when it logs a model at their step. A point differing in time or value stays."""
+    run_id = mlflow_client.create_run(mlflow_client.create_experiment("again")).info.run_id
+    points = [Metric("acc", 0.5, 1000, 0), Metric("acc", 0.75, 2000, 1)]
+    mlflow_client.log_batch(run_id, metrics=points)
+    mlflow_client.log_batch(run_id, metrics=[*points, Metric("acc", 0.5, 1001, 0), Metric("acc", float("nan"), 3000, 2)])
+    mlflow_client.log_metric(run_id, "acc", float("nan"), 3000, 2)
+    expected = [(0, 0.5, 1000), (0, 0.5, 1001), (1, 0.75, 2000), (2, "NaN", 3000)]
+    history = [(m.step, m.value, m.timestamp) for m in mlflow_client.get_metric_history(run_id, "acc")]
+    assert [(s, "NaN" if v != v else v, t) for s, v, t in history] == expected
+    for paged in (1, 2, 3):  # page boundaries inside and between equal points
+        read, token = [], None
+        while True:
+            page = mlflow_client._tracking_client.store.get_metric_history(run_id, "acc", max_results=paged, page_token=token)
+            read += [(m.step, "NaN" if m.value != m.value else m.value, m.timestamp) for m in page]
+            token = page.token
+            if not token:
+                break
+        assert read == expected, paged
+    for action, ids in (("get-history-bulk", {"run_id": [run_id]}), ("get-history-bulk-interval", {"run_ids": [run_id]})):
+        answer = get(api, action, metric_key="acc", **ids).json["metrics"]
+        assert [(m["step"], m["value"], m["timestamp"]) for m in answer] == expected, action

@@ -100,6 +100,23 @@ def test_versions_of_copies_and_logged_models(mlflow_client):
     assert [(v.name, v.version) for v in mlflow_client.search_model_versions()] == [("from-model", "2"), ("from-model", "1"), ("copies", "1"), ("source", "1")]
 
 
+def test_a_version_of_a_logged_model_s_uri_is_that_model_s(mlflow_client, api):
+    """A `models:/m-...` source names a logged model: the version is that model's even without model_id (the
+    client's copy and register calls send none)."""
+    model = mlflow_client.create_logged_model(mlflow_client.create_experiment("by uri"), source_run_id="r7")
+    mlflow_client.create_registered_model("by-uri")
+    mlflow_client.create_model_version("by-uri", f"models:/{model.model_id}")
+    version = api.client.simulate_get("/api/2.0/mlflow/model-versions/get", params={"name": "by-uri", "version": "1"},
+                                      headers=api.headers).json["model_version"]  # fmt: skip
+    assert (version["model_id"], version["run_id"]) == (model.model_id, "r7")
+    assert mlflow_client.get_logged_model(model.model_id).tags["mlflow.modelVersions"] == '[{"name": "by-uri", "version": 1}]'
+    mlflow_client.set_logged_model_tags(model.model_id, {"mlflow.modelVersions": '[{"name": "by-uri", "version": 1}, {"name": "by-uri", "version": "1"}]'})
+    assert mlflow_client.get_logged_model(model.model_id).tags["mlflow.modelVersions"] == '[{"name": "by-uri", "version": 1}]'
+    mlflow_client.set_logged_model_tags(model.model_id, {"mlflow.modelVersions": "not json"})  # kept as given
+    mlflow_client.create_model_version("by-uri", f"models:/{model.model_id}")
+    assert mlflow_client.get_logged_model(model.model_id).tags["mlflow.modelVersions"] == '[{"name": "by-uri", "version": 2}]'
+
+
 @pytest.mark.parametrize(
     ("source", "run", "message"),
     [
