@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TOKEN_SECRET = "regista-insecure-default-token-secret"
 SYSTEM_ROLE = "system"
 ROLES = ("system", "admin", "user", "guest")
+ADMIN_ROLES = ("admin", SYSTEM_ROLE)  # who administers a company
 _ACTIVE_CACHE_LIMIT = 10_000
 
 

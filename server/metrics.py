@@ -17,7 +17,7 @@ from typing import Any
 import falcon
 
 from regista.server.access_log import CallLog
-from regista.server.auth import SYSTEM_ROLE
+from regista.server.auth import ADMIN_ROLES
 from regista.server.errors import ApiError
 
 ENV_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -168,6 +168,6 @@ class MetricsResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         if self._authenticator is not None:
             identity = self._authenticator.authenticate_request(req)  # ApiError: answered in the envelope
-            if identity.role not in ("admin", SYSTEM_ROLE):
+            if identity.role not in ADMIN_ROLES:
                 raise ApiError("role_not_allowed", f"role '{identity.role}' may not read /metrics", role=identity.role)
         resp.content_type, resp.data = self._metrics.exposition()

@@ -7,13 +7,12 @@ from typing import Any
 
 from regista.server.call import Call, Cookie, Reply
 from regista.server.errors import ApiError
-from regista.server.auth import SYSTEM_ROLE
+from regista.server.auth import ADMIN_ROLES, SYSTEM_ROLE
 from regista.services.auth.documents import Company, Credentials, RevokedToken, User
 from regista.services.auth.store import create_credentials as store_credentials
 from regista.services.common.atomic import modify
 from regista.services.common.values import new_id, to_api, utcnow
 
-ADMIN_ROLES = ("admin", "system")
 
 
 def login(call: Call, request: dict[str, Any]) -> Reply:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from mongoengine.errors import NotUniqueError
 
-from regista.server.auth import SYSTEM_ROLE, Identity
+from regista.server.auth import ADMIN_ROLES, SYSTEM_ROLE, Identity
 from regista.server.errors import ApiError
 from regista.services.auth.documents import Company, Credentials, RevokedToken, User
 from regista.services.common.values import new_id, utcnow
@@ -52,7 +52,7 @@ class DatabaseIdentityStore:
         """The identity a call runs as when an admin sends X-ClearML-Impersonate-As (the user's own role)
         or X-ClearML-Act-As (the caller's role) naming a user of its company (system: of any company).
         The caller's credentials stay the ones checked for revocation."""
-        if caller.role not in ("admin", SYSTEM_ROLE):
+        if caller.role not in ADMIN_ROLES:
             raise ApiError("impersonation_error", "impersonation not allowed", role=caller.role)
         scope = {"_id": user_id, **({} if caller.role == SYSTEM_ROLE else {"company": caller.company})}
         if User._get_collection().find_one(scope, {"_id": 1}) is None:

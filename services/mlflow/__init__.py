@@ -8,7 +8,7 @@ from typing import Any
 
 def handler_table() -> dict[str, Callable[..., Any]]:
     from regista.services.mlflow import (artifacts, datasets, experiments, logged_model_search, logged_models, metrics,
-                                         model_versions, registry, runs, search)  # fmt: skip
+                                         model_versions, registry, runs, search, users)  # fmt: skip
 
     modules = {
         "experiments": (experiments, ("create", "get", "get_by_name", "search", "update", "delete", "restore",
@@ -40,5 +40,6 @@ def handler_table() -> dict[str, Callable[..., Any]]:
         "registered_models.alias": registry.set_alias,
         "registered_models.delete_alias": registry.delete_alias,
         "registered_models.get_alias": registry.get_alias,
+        "users.current": users.current,
     })
     return table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from regista.server.auth import ADMIN_ROLES
 from regista.server.call import Call
 from regista.server.errors import ApiError
 from regista.services.auth.documents import Credentials, User
@@ -15,7 +16,6 @@ from regista.services.projects.documents import Project
 from regista.services.tasks.documents import Task
 
 LISTING = ListingSpec(list_fields=("id",), pattern_fields=("name",), hidden_fields=("preferences",))
-ADMIN_ROLES = ("admin", "system")
 PROFILE_FIELDS = ("name", "given_name", "family_name", "avatar")  # what users.update changes
 CREATED_VERSION = (2, 20)  # get_current_user shows the user's creation time from this version on
 
