@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 import falcon
 
-from regista.server import envelope
+from regista.server import envelope, file_answers
 from regista.server.call import ServerContext
 from regista.server.company_folders import CompanyFolders
 from regista.server.errors import ApiError
@@ -61,11 +61,19 @@ def attachment(name: str) -> str:
     return f"attachment; filename={quoted}; filename*=UTF-8''{urllib.parse.quote(name, safe='!#$&+-.^_`|~')}"
 
 
-def send_file(resp: falcon.Response, handle: BinaryIO, name: str) -> None:
-    resp.content_type = guess_type(name)
+def send_file(req: falcon.Request, resp: falcon.Response, handle: BinaryIO, name: str) -> None:
     resp.set_header("Content-Disposition", attachment(name))
     resp.set_header("X-Content-Type-Options", "nosniff")
-    resp.stream = handle
+    file_answers.send(req, resp, handle, guess_type(name))
+
+
+def first_values(query_string: str) -> dict[str, str]:
+    """The query string's parameters, the first value of a repeated one, as MLflow's download routes read
+    theirs (Flask's `request.args.get`)."""
+    found: dict[str, str] = {}
+    for key, value in urllib.parse.parse_qsl(query_string, keep_blank_values=True):
+        found.setdefault(key, value)
+    return found
 
 
 class ArtifactResource:
@@ -77,6 +85,8 @@ class ArtifactResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
         self._guarded(req, resp, lambda root: self._read(req, resp, root, path))
+
+    on_head = on_get
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
         def write(root: Path) -> None:
@@ -92,7 +102,7 @@ class ArtifactResource:
             resp.content_type = falcon.MEDIA_JSON
             resp.data = envelope.dumps({"files": files} if files else {})
             return
-        send_file(resp, self._store.open_file(root, path), PurePosixPath(path).name)
+        send_file(req, resp, self._store.open_file(root, path), PurePosixPath(path).name)
 
     def _guarded(self, req: falcon.Request, resp: falcon.Response, action: Any) -> None:
         error = self._folders.run(req, action)
@@ -141,15 +151,18 @@ class ArtifactDownload:
         started = time.perf_counter()
         call_id = envelope.new_call_id()
         try:
-            call, found = self._dispatcher.run(call_id, self._locator, req, params)
+            query = first_values(req.query_string)
+            call, found = self._dispatcher.run(call_id, self._locator, req, {**query, **params}, read_body=False)
             handle = self._store.open_file(self._store.company_root(self._root, call.company), found["path"])
-            send_file(resp, handle, found["name"])
-            status = 200
+            send_file(req, resp, handle, found["name"])
+            status = resp.status_code
         except OSError as exc:
             status, resp.data = _error(self._dispatcher, resp, ApiError("invalid_parameter_value", f"file I/O failed: {exc.strerror}"), self._locator)
         except Exception as exc:
             status, resp.data = _error(self._dispatcher, resp, exc, self._locator)
         self._dispatcher.log_call(call_id, self._locator, status, started)
+
+    on_head = on_get
 
 
 def _error(dispatcher: MlflowDispatcher, resp: falcon.Response, exc: Exception, endpoint: str) -> tuple[int, bytes]:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import falcon
 
-from regista.server import envelope
+from regista.server import envelope, file_answers
 from regista.server.call import ServerContext
 from regista.server.company_folders import CompanyFolders
 from regista.server.errors import ApiError
@@ -46,10 +46,11 @@ class FilesResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
         def download(root: Path) -> None:
-            resp.content_type = "application/octet-stream"
-            resp.stream = self._store.open_file(root, path)
+            file_answers.send(req, resp, self._store.open_file(root, path), "application/octet-stream")
 
         self._guarded(req, resp, download)
+
+    on_head = on_get
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
         def delete(root: Path) -> None:

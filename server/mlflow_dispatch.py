@@ -49,6 +49,7 @@ ERROR_CODES = {
     "invalid_parameter_value": "INVALID_PARAMETER_VALUE",
     "endpoint_not_found": "ENDPOINT_NOT_FOUND",
     "method_not_allowed": "ENDPOINT_NOT_FOUND",
+    "bad_request": "BAD_REQUEST",
 }
 STATUS_CODES = {
     400: "INVALID_PARAMETER_VALUE", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "RESOURCE_DOES_NOT_EXIST",

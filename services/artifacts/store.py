@@ -76,9 +76,12 @@ def listing(root: Path, relative: str) -> list[dict]:
 
 
 def open_file(root: Path, relative: str) -> BinaryIO:
+    """The file to send, in MLflow's words when it is none."""
     path = safe_path(root, relative)
+    if path.is_dir():
+        raise ApiError("invalid_parameter_value", f"Artifact path refers to a directory, not a file: '{relative}'")
     if not path.is_file():
-        raise ApiError("resource_does_not_exist", f"Artifact {relative!r} does not exist")
+        raise ApiError("resource_does_not_exist", f"No such artifact: '{relative}'")
     return open(path, "rb")
 
 

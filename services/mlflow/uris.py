@@ -103,10 +103,9 @@ def safe_relative_path(path: str) -> str:
         if unquoted == decoded:
             break
         decoded = unquoted
-    if decoded.startswith("file:"):
-        decoded = local_path(decoded)
     if (
-        "#" in decoded
+        decoded.startswith("file:")  # a local file's URI is no path below a root (MLflow refuses it too)
+        or "#" in decoded
         or "\\" in decoded
         or "\x00" in decoded
         or ".." in decoded.split("/")

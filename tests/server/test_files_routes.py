@@ -14,6 +14,11 @@ def test_upload_download_and_delete(api):
         assert upload.status_code == 200 and upload.json() == ["proj/run/models/w.bin"]
         download = requests.get(f"{url}/files/proj/run/models/w.bin", headers=headers, timeout=10)
         assert download.status_code == 200 and download.content == b"weights"
+        # A download resumed from byte 4, and the size alone (HEAD), as clients of a file server ask.
+        rest = requests.get(f"{url}/files/proj/run/models/w.bin", headers={**headers, "Range": "bytes=4-"}, timeout=10)
+        assert (rest.status_code, rest.content, rest.headers["Content-Range"]) == (206, b"hts", "bytes 4-6/7")
+        head = requests.head(f"{url}/files/proj/run/models/w.bin", headers=headers, timeout=10)
+        assert (head.status_code, head.content, head.headers["Content-Length"]) == (200, b"", "7")
         other = api.as_user(company="other")
         assert requests.get(f"{url}/files/proj/run/models/w.bin", headers=other.headers, timeout=10).status_code == 404
         assert requests.get(f"{url}/files/proj/run/models/w.bin", timeout=10).status_code == 401
