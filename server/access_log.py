@@ -7,9 +7,11 @@ as the rest of the engine's work on a call; this writer spends about 2. Each lin
 
 from __future__ import annotations
 
+import json
 import os
 import time
-from typing import Protocol
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 import orjson
 
@@ -58,6 +60,8 @@ class AccessLog:
                 }  # fmt: skip
             ) + b"\n"
         else:
+            if not endpoint.isprintable() or " " in endpoint or '"' in endpoint:  # a request's path (EveryRequest)
+                endpoint = json.dumps(endpoint)
             line = (
                 f"{stamp} INFO regista.access: call id={call_id} endpoint={endpoint} requested_version={requested} "
                 f"actual_version={actual} status={status} subcode={subcode} duration_ms={duration_ms}\n"
@@ -70,3 +74,33 @@ class AccessLog:
         if second != self._second:  # formatting a time costs more than the rest of the line: once a second
             self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         return self._stamp
+
+
+class EveryRequest:
+    """A line for every request: Falcon middleware around the CallLog the dispatchers write to. A request no
+    dispatcher logged (a path no route answers, the web UI's pages and files, the files server) gets a
+    line when its answer goes out, with "<METHOD> <path>" as its endpoint, so an operator sees everything
+    clients ask for, their 404s included."""
+
+    def __init__(self, log: CallLog, new_id: Any):
+        self._log = log
+        self._new_id = new_id
+        # Whether the request this thread serves was logged: a worker thread serves one request at a time.
+        self._logged: ContextVar[bool] = ContextVar("access_logged", default=False)
+
+    def write(
+        self, call_id: str, endpoint: str, requested: str | None, actual: str | None, status: int, subcode: int, duration_ms: float
+    ) -> None:
+        self._logged.set(True)
+        self._log.write(call_id, endpoint, requested, actual, status, subcode, duration_ms)
+
+    def process_request(self, req: Any, resp: Any) -> None:
+        self._logged.set(False)
+        # Before other middleware rewrites it (the UI's /ajax-api/... is routed as /api/...).
+        req.context.access_line = (f"{req.method} {req.path}", time.perf_counter())
+
+    def process_response(self, req: Any, resp: Any, resource: Any, req_succeeded: bool) -> None:
+        if self._logged.get():
+            return
+        endpoint, started = req.context.get("access_line") or (f"{req.method} {req.path}", time.perf_counter())
+        self._log.write(self._new_id(), endpoint, None, None, resp.status_code, 0, round((time.perf_counter() - started) * 1000, 2))

@@ -10,12 +10,13 @@ import falcon
 
 from regista.server import envelope
 from regista import __version__
-from regista.server.access_log import AccessLog
+from regista.server.access_log import AccessLog, EveryRequest
 from regista.server.auth import Authenticator
 from regista.server.call import ServerContext
 from regista.server.config import Config, default_schema_dir
 from regista.server.dispatch import Dispatcher, Handler
 from regista.server.parts import ServiceParts
+from regista.server.request_bodies import UnreadBodies
 from regista.server.mlflow_routes import add_mlflow_routes
 from regista.server.docs import MLFLOW_OPENAPI_PATH, DocsAssets, DocsPage, OpenApiResource
 from regista.server.files_routes import FilesResource
@@ -75,10 +76,13 @@ def create_app(
             "Set REGISTA__AUTH__TOKEN_SECRET to a long random value before exposing this server."
         )
     server = ServerContext(schema.api, config, database_kind, authenticator)
-    access_log = RecordedCalls(access_log if access_log is not None else AccessLog.from_config(config), metrics)
+    recorded = RecordedCalls(access_log if access_log is not None else AccessLog.from_config(config), metrics)
+    access_log = EveryRequest(recorded, envelope.new_call_id)
     dispatcher = Dispatcher(server, schema.validators, handlers, schema.catalogue, access_log)
 
-    app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=[InFlight(metrics)] if metrics else [])
+    # UnreadBodies first: Falcon runs process_response in reverse, so it drains last, once the answer is ready.
+    bodies = UnreadBodies(int(config.get("api.max_body_bytes")))
+    app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=[bodies, access_log, *([InFlight(metrics)] if metrics else [])])
     app.req_options.strip_url_path_trailing_slash = True
     for route in API_ROUTES:
         app.add_route(route, dispatcher)
@@ -124,7 +128,7 @@ def new_metrics(schema: CompiledSchema, mlflow_schema: CompiledSchema) -> Metric
 
 
 def _add_mlflow(
-    app: falcon.App, server: ServerContext, schema: CompiledSchema, parts: ServiceParts, access_log: RecordedCalls
+    app: falcon.App, server: ServerContext, schema: CompiledSchema, parts: ServiceParts, access_log: EveryRequest
 ) -> None:
     handlers = dict(parts.mlflow_handlers)
     check_handlers(schema.api, handlers)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import os
 
+from falcon import testing
+
 from regista.server.access_log import AccessLog
+from regista.server.app import create_app
+from tests.conftest import parts
 
 
 def lines(tmp_path, **options) -> list[str]:
@@ -34,3 +38,39 @@ def test_text_lines(tmp_path):
 
 def test_disabled(tmp_path):
     assert lines(tmp_path, enabled=False) == []
+
+
+def test_every_request_gets_a_line_those_no_route_answers_too(tmp_path, clean_db, compiled_schema, mlflow_schema, test_config):
+    """An operator sees what clients ask for: the UI's calls of features Regista lacks, files, pages."""
+    path = tmp_path / "access.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        log = AccessLog(fd, json=True)
+        client = testing.TestClient(create_app(test_config, "embedded", parts(), compiled_schema, log, mlflow_schema))
+        client.simulate_get("/api/debug.ping")
+        client.simulate_get("/ajax-api/3.0/mlflow/scorers/list", params={"experiment_id": "1"})
+        client.simulate_post("/api/2.0/mlflow/no/such/route")
+        client.simulate_get("/nowhere/a%0Ab")  # a newline in the path stays inside its line
+        client.simulate_get("/login")
+    finally:
+        os.close(fd)
+    found = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(line["endpoint"], line["status"]) for line in found] == [
+        ("debug.ping", 200),
+        ("GET /ajax-api/3.0/mlflow/scorers/list", 404),  # the path asked for, before the UI's paths are mapped
+        ("POST /api/2.0/mlflow/no/such/route", 404),
+        ("GET /nowhere/a\nb", 404),
+        ("GET /login", 200),
+    ]
+    assert all(line["duration_ms"] >= 0 and len(line["id"]) == 32 for line in found)
+
+
+def test_a_request_s_path_in_a_text_line_is_quoted(tmp_path):
+    path = tmp_path / "log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        AccessLog(fd).write("abc", 'GET /a b"\nc', None, None, 404, 0, 0.2)
+    finally:
+        os.close(fd)
+    (line,) = path.read_text().splitlines()
+    assert 'endpoint="GET /a b\\"\\nc" requested_version=None' in line
