@@ -105,6 +105,9 @@ def serve(config: Config, parts: ServiceParts) -> None:
             embedded.stop()  # last: every worker has finished its calls and exited
         if metrics_dir is not None and not config.get("metrics.multiprocess_dir") and os.getpid() == master:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+        leaving = sys.exc_info()[1]  # gunicorn's master ends with SystemExit(0) after a graceful stop
+        if os.getpid() == master and (leaving is None or (isinstance(leaving, SystemExit) and leaving.code in (0, None))):
+            log.info("stopped cleanly: the calls in flight were answered, then the workers and the database stopped")
 
 
 def _metrics_folder(config: Config) -> Path | None:
