@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import struct
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -184,7 +185,8 @@ def read(task_id: str, metrics: dict[str, list[str]] | None = None, *, whole: bo
     def wanted(document: dict[str, Any]) -> bool:
         return not metrics or not metrics.get(document["metric"]) or document["variant"] in metrics[document["metric"]]
 
-    for _ in range(READ_ATTEMPTS):
+    for attempt in range(READ_ATTEMPTS):
+        _back_off(attempt)
         found = {_key(o): Stored(o) for o in overviews().find(scope) if wanted(o)}
         for chunk in raw_of(task_id, scope):
             if wanted(chunk) and counts(found.get(_key(chunk), Stored()).overview, chunk):
@@ -204,7 +206,8 @@ def read(task_id: str, metrics: dict[str, list[str]] | None = None, *, whole: bo
 def with_overview(task_id: str, metric: str, variant: str, body: Callable[[dict[str, Any] | None], T]) -> T:
     """`body(overview)` (reads of one scalar's chunks), run again until no compaction moved meanwhile."""
     key = {"_id": overview_id(task_id, metric, variant)}
-    for _ in range(READ_ATTEMPTS):
+    for attempt in range(READ_ATTEMPTS):
+        _back_off(attempt)
         overview = overviews().find_one(key)
         result = body(overview)
         if _stamp(overviews().find_one(key, {"stamp": 1})) == _stamp(overview):
@@ -220,6 +223,13 @@ def _stamps(scope: dict[str, Any], wanted: Callable[[dict[str, Any]], bool]) -> 
 def _stamp(overview: dict[str, Any] | None) -> str | None:
     """Each overview write's own id: a generation alone could repeat once a sweep removed the overview."""
     return overview.get("stamp") if overview else None
+
+
+def _back_off(attempt: int) -> None:
+    """Before a read again: at once the first times, then waiting longer each time (up to 1.6 s), so that a
+    burst of compaction passes (after a burst of writes, on a busy machine) settles before the read."""
+    if attempt >= 2:
+        time.sleep(0.05 * 2 ** (attempt - 2))
 
 
 def _moving() -> ApiError:
