@@ -49,7 +49,16 @@ chromium:
 	@{ command -v chromium && command -v chromedriver; } >/dev/null || \
 		{ apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: $(STAMP) $(UI) wrk chromium
+# The single sign-on tests run a real OpenID Connect provider (oidc-provider from npm) with Node.js: Debian's
+# nodejs and npm when the machine has no node, then the exact versions of tests/fixtures/oidc/package-lock.json.
+OIDC := tests/fixtures/oidc/node_modules/.package-lock.json
+$(OIDC): tests/fixtures/oidc/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --prefix tests/fixtures/oidc --no-audit --no-fund --silent
+	touch $(OIDC)
+
+test: $(STAMP) $(UI) wrk chromium $(OIDC)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # MLflow's own server, the baseline of the MLflow comparison: a full MLflow in a venv of its own.
@@ -71,4 +80,4 @@ check-schema: $(STAMP)
 	$(BIN)/regista schema check
 
 clean:
-	rm -rf $(VENV) .pytest_cache dist
+	rm -rf $(VENV) .pytest_cache dist tests/fixtures/oidc/node_modules

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from regista import __version__, database_commands, ui_commands
+from regista import __version__, audit_commands, database_commands, ui_commands
 from regista.server.config import Config, ConfigError, default_schema_dir, load_config
 
 DESCRIPTION = """\
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     database_commands.add_parsers(commands)
     ui_commands.add_parsers(commands)
+    audit_commands.add_parsers(commands)
 
     credentials = commands.add_parser("credentials", help="manage API key pairs", description="Manage API key pairs.")
     credentials_commands = credentials.add_subparsers(dest="credentials_command", required=True, metavar="SUBCOMMAND")
@@ -101,6 +102,8 @@ def _run(args: argparse.Namespace) -> int:
         return database_commands.run(args, _config_or_none)
     if args.command == "ui":
         return ui_commands.run(args, _config_or_none)
+    if args.command == "audit":
+        return audit_commands.run(args, _config_or_none)
     if args.command == "schema" and args.schema_command == "diff":
         return schema_diff(args)
     if args.command == "schema":
@@ -125,6 +128,7 @@ def create_credentials(args: argparse.Namespace) -> int:
     from regista.services import document_classes
     from regista.services.auth.store import create_credentials as store_credentials
     from regista.services.auth.store import ensure_company, ensure_user
+    from regista.services.audit.log import record_command
 
     config = _config_or_none(args.config)
     if config is None:
@@ -133,6 +137,8 @@ def create_credentials(args: argparse.Namespace) -> int:
         company_id = ensure_company(args.company or str(config.get("auth.default_company")))
         user_id = ensure_user(company_id, args.user, args.role)
         pair = store_credentials(user_id, company_id, args.label)
+        record_command("regista credentials create", company_id, {"user": args.user, "role": args.role, "label": args.label,
+                                                                  "access_key": pair.access_key})  # fmt: skip
     print(f"access_key: {pair.access_key}")
     print(f"secret_key: {pair.secret_key}")
     print("The secret key is shown only now; store it safely.", file=sys.stderr)

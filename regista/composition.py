@@ -10,6 +10,8 @@ def service_parts() -> ServiceParts:
     from regista import services
     from regista.services import mlflow
     from regista.services.artifacts import store
+    from regista.services.audit.log import DatabaseAuditLog
+    from regista.services.auth import sso, throttle
     from regista.services.auth.store import DatabaseIdentityStore
 
     return ServiceParts(
@@ -20,4 +22,7 @@ def service_parts() -> ServiceParts:
         documents=services.document_classes(),
         bootstrap=services.bootstrap,
         periodic_jobs=services.periodic_jobs(),
+        login_throttle=throttle.build,
+        audit_log=DatabaseAuditLog(),
+        single_sign_on=sso.build,
     )

@@ -17,6 +17,7 @@ from regista.server.config import Config, default_schema_dir
 from regista.server.dispatch import Dispatcher, Handler
 from regista.server.parts import ServiceParts
 from regista.server.request_bodies import UnreadBodies
+from regista.server.response_headers import ResponseHeaders
 from regista.server.mlflow_routes import add_mlflow_routes
 from regista.server.docs import MLFLOW_OPENAPI_PATH, DocsAssets, DocsPage, OpenApiResource
 from regista.server.files_routes import FilesResource
@@ -69,20 +70,23 @@ def create_app(
         metrics = new_metrics(schema, mlflow_schema)
     handlers = dict(parts.handlers)
     check_handlers(schema.api, handlers)
-    authenticator = Authenticator(config, parts.identity_store, format_version(schema.api.max_version), __version__)
+    throttle = parts.login_throttle(config) if parts.login_throttle else None
+    authenticator = Authenticator(config, parts.identity_store, format_version(schema.api.max_version), __version__, throttle,
+                                  metrics.failed_login if metrics else None)  # fmt: skip
     if authenticator.uses_default_secret:
         log.warning(
             "SECURITY: auth.token_secret is the built-in default, so anyone can forge tokens. "
             "Set REGISTA__AUTH__TOKEN_SECRET to a long random value before exposing this server."
         )
-    server = ServerContext(schema.api, config, database_kind, authenticator)
+    server = ServerContext(schema.api, config, database_kind, authenticator, parts.audit_log)
     recorded = RecordedCalls(access_log if access_log is not None else AccessLog.from_config(config), metrics)
     access_log = EveryRequest(recorded, envelope.new_call_id)
     dispatcher = Dispatcher(server, schema.validators, handlers, schema.catalogue, access_log)
 
     # UnreadBodies first: Falcon runs process_response in reverse, so it drains last, once the answer is ready.
     bodies = UnreadBodies(int(config.get("api.max_body_bytes")))
-    app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=[bodies, access_log, *([InFlight(metrics)] if metrics else [])])
+    middleware = [bodies, access_log, ResponseHeaders(), *([InFlight(metrics)] if metrics else [])]
+    app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     for route in API_ROUTES:
         app.add_route(route, dispatcher)
@@ -93,7 +97,8 @@ def create_app(
     app.add_route(files_prefix + "/{path:path}", files)
     app.add_route("/health", Health())
     home = HomePage(files_prefix, MLFLOW_OPENAPI_PATH, metrics is not None)
-    add_ui(app, server, mlflow_schema, parts.mlflow_handlers, access_log, home)
+    sso = parts.single_sign_on(config) if parts.single_sign_on else None
+    add_ui(app, server, mlflow_schema, parts.mlflow_handlers, access_log, home, sso)
     if metrics is not None:
         admin_only = authenticator if config.get("metrics.require_admin") else None
         app.add_route("/metrics", MetricsResource(metrics, admin_only))

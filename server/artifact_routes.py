@@ -152,7 +152,7 @@ class ArtifactDownload:
         call_id = envelope.new_call_id()
         try:
             query = first_values(req.query_string)
-            call, found = self._dispatcher.run(call_id, self._locator, req, {**query, **params}, read_body=False)
+            call, found = self._dispatcher.run(call_id, self._locator, req, {**query, **params}, read_body=False, navigable=True)
             handle = self._store.open_file(self._store.company_root(self._root, call.company), found["path"])
             send_file(req, resp, handle, found["name"])
             status = resp.status_code

@@ -11,13 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import jwt
 
+from regista.server.browser_sessions import CookieRules
 from regista.server.config import Config
 from regista.server.errors import ApiError
 from regista.server.schema.model import Access
@@ -58,9 +61,33 @@ class IdentityStore(Protocol):
         with the user's role, or with the caller's when `act_as`."""
 
 
+class LoginThrottle(Protocol):
+    """Failed logins counted where every process and node sees them (services/auth/throttle.py)."""
+
+    def blocked_for(self, address: str, access_key: str) -> float:
+        """Seconds the address or the access key is still refused for, as this process knows it."""
+
+    def failed(self, address: str, access_key: str) -> float:
+        """Count a failed login; the seconds the address or the key is now refused for (0: not)."""
+
+
 class Authenticator:
-    def __init__(self, config: Config, store: IdentityStore, api_version: str, server_version: str):
+    def __init__(
+        self,
+        config: Config,
+        store: IdentityStore,
+        api_version: str,
+        server_version: str,
+        throttle: LoginThrottle | None = None,
+        on_failed_login: Callable[[bool], None] | None = None,
+    ):
         self._store = store
+        self._throttle = throttle
+        self._on_failed_login = on_failed_login  # called with whether the login was refused as throttled
+        public_url = str(config.get("server.public_url") or "")
+        self._cookie_rules = CookieRules(public_url)
+        # The session cookie goes over https only when asked, and whenever people reach the server over https.
+        self.cookie_secure = bool(config.get("auth.cookie_secure")) or public_url.lower().startswith("https://")
         self._secret = str(config.get("auth.token_secret"))
         self.lifetime_s = int(config.get("auth.token_lifetime_s"))
         self.cookie_name = str(config.get("auth.cookie_name"))
@@ -76,23 +103,34 @@ class Authenticator:
     def uses_default_secret(self) -> bool:
         return self._secret == DEFAULT_TOKEN_SECRET
 
-    def authenticate(self, authorization: str | None, cookie: str | None) -> Identity:
-        """The caller's identity, or ApiError with the reference's 401 codes."""
+    def authenticate(self, authorization: str | None, cookie: str | None, address: str = "") -> Identity:
+        """The caller's identity, or ApiError with the reference's 401 codes (429 for a throttled login)."""
         if authorization:
             scheme, _, value = authorization.strip().partition(" ")
             if scheme.lower() == "bearer":
                 return self._from_token(value.strip())
             if scheme.lower() == "basic":
-                return self._from_basic(value.strip())
+                return self._from_basic(value.strip(), address)
             raise ApiError("bad_auth_type", f"unsupported authorization scheme '{scheme}'; use Bearer or Basic")
         if cookie:
             return self._from_token(cookie)
         raise ApiError("missing_credentials", "send Authorization: Basic or Bearer, or log in for a cookie")
 
-    def authenticate_request(self, req: Any) -> Identity:
+    def authenticate_request(self, req: Any, navigable: bool = False) -> Identity:
         """`authenticate` with a Falcon request's Authorization header and token cookie, then the
-        impersonation headers ClearML clients send (an admin calling as another user of its company)."""
-        identity = self.authenticate(req.get_header("Authorization"), req.cookies.get(self.cookie_name))
+        impersonation headers ClearML clients send (an admin calling as another user of its company).
+
+        A request the cookie alone authenticates must come from Regista's own pages (browser_sessions);
+        `navigable`: the route may be opened in a tab (a page, a download), to read."""
+        authorization, cookie = req.get_header("Authorization"), req.cookies.get(self.cookie_name)
+        if cookie and not authorization:
+            self._cookie_rules.check(req, navigable)
+        try:
+            identity = self.authenticate(authorization, cookie, req.remote_addr or "")
+        except ApiError as exc:
+            if exc.name == "login_throttled":  # the answer's Retry-After (server/response_headers.py)
+                req.context.retry_after = exc.data["retry_after"]
+            raise
         impersonate = req.get_header("X-ClearML-Impersonate-As") or req.get_header("X-Trains-Impersonate-As")
         act_as = req.get_header("X-ClearML-Act-As") or req.get_header("X-Trains-Act-As")
         if impersonate and act_as:
@@ -120,16 +158,33 @@ class Authenticator:
         """Drop the cached check of a logged-out token (other processes notice within revocation_check_s)."""
         self._active.pop((identity.access_key, identity.token_id), None)
 
-    def _from_basic(self, value: str) -> Identity:
+    def _from_basic(self, value: str, address: str) -> Identity:
         try:
             decoded = base64.b64decode(value, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             raise ApiError("invalid_credentials", "Basic credentials are not base64 of access_key:secret") from None
         access_key, separator, secret = decoded.partition(":")
+        throttle = self._throttle
+        if throttle is not None and (wait := throttle.blocked_for(address, access_key)) > 0:
+            raise self._throttled(wait)  # refused before the secret is checked: guessing gets nowhere
         identity = self._store.identity_for_secret(access_key, secret) if separator and access_key else None
         if identity is None:
+            wait = throttle.failed(address, access_key) if throttle is not None else 0.0
+            if wait > 0:
+                raise self._throttled(wait)
+            if self._on_failed_login:
+                self._on_failed_login(False)
             raise ApiError("invalid_credentials", "unknown access key or wrong secret")
         return identity
+
+    def _throttled(self, wait: float) -> ApiError:
+        if self._on_failed_login:
+            self._on_failed_login(True)
+        seconds = max(1, math.ceil(wait))
+        return ApiError(
+            "login_throttled", f"from this address or for this key; try again in {seconds} s",
+            retry_after=seconds,
+        )
 
     def _from_token(self, token: str) -> Identity:
         verified = self._verified.get(token)

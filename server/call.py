@@ -18,6 +18,7 @@ class ServerContext:
     config: Config
     database_kind: str  # "embedded" or "mongodb"
     authenticator: Authenticator
+    audit_log: Any = None  # server.audit.AuditLog: where calls of endpoints marked `audit` are recorded
 
 
 @dataclass(slots=True)  # not frozen: frozen dataclasses cost microseconds per call to build

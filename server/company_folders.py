@@ -27,7 +27,7 @@ class CompanyFolders:
     def run(self, req: falcon.Request, action: Callable[[Path], None]) -> ApiError | None:
         """`action(folder)` on the caller's company folder; None when it succeeded, else the error."""
         try:
-            identity = self._server.authenticator.authenticate_request(req)
+            identity = self._server.authenticator.authenticate_request(req, navigable=True)  # downloads open in tabs
             action(self._company_root(self._root, identity.company))
         except ApiError as exc:
             return exc

@@ -21,6 +21,7 @@ from regista.server.call import Call, Reply, ServerContext
 from regista.server.db import translate_db_error
 from regista.server.errors import ApiError, ErrorCatalogue
 from regista.server.access_log import CallLog
+from regista.server.audit import entry_for
 from regista.server.query_string import parse_query_string
 from regista.server.schema.model import EndpointVersion, Version, format_version, parse_version
 from regista.server.schema.validators import InvalidData, Validators
@@ -99,7 +100,6 @@ class Dispatcher:
         self._debug = bool(config.get("api.debug"))
         self._validate_responses = bool(config.get("api.validate_responses"))
         self._authenticator = server.authenticator
-        self._cookie_secure = bool(config.get("auth.cookie_secure"))
         self._max_version_text = format_version(server.api.max_version)
         self._resolved: dict[tuple[str, str | None], tuple[EndpointVersion, Version | None]] = {}
 
@@ -179,11 +179,13 @@ class Dispatcher:
             client_address=req.remote_addr or "",
         )
         result = self._handlers[spec.name](call, data)
+        if spec.access.audit and self._server.audit_log is not None:
+            self._server.audit_log.record(entry_for(call, spec.name, data))
         if isinstance(result, Reply):
             for cookie in result.cookies:
                 resp.set_cookie(
                     cookie.name, cookie.value, max_age=cookie.max_age, path="/",
-                    secure=self._cookie_secure, http_only=True, same_site="Lax",
+                    secure=self._authenticator.cookie_secure, http_only=True, same_site="Lax",
                 )  # fmt: skip
             result = result.data
         if self._validate_responses:

@@ -75,11 +75,18 @@ class Metrics:
             "regista_worker_restarts", "Workers started to replace one that exited (recycled, crashed or timed out)",
             registry=registry,
         )  # fmt: skip
+        self._failed_logins = Counter(
+            "regista_failed_logins", "Logins refused: wrong credentials (throttled=false), or too many failures (throttled=true)",
+            ["throttled"], registry=registry,
+        )  # fmt: skip
 
     def observe_call(self, endpoint: str, version: str | None, status: int, duration_ms: float) -> None:
         label = endpoint if endpoint in self._endpoints else OTHER
         self._calls.labels(label, version or "", str(status)).inc()
         self._latency.labels(label).observe(duration_ms / 1000)
+
+    def failed_login(self, throttled: bool) -> None:
+        self._failed_logins.labels("true" if throttled else "false").inc()
 
     def request_started(self) -> None:
         self._in_flight.inc()
@@ -167,7 +174,7 @@ class MetricsResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         if self._authenticator is not None:
-            identity = self._authenticator.authenticate_request(req)  # ApiError: answered in the envelope
+            identity = self._authenticator.authenticate_request(req, navigable=True)  # ApiError: answered in the envelope
             if identity.role not in ADMIN_ROLES:
                 raise ApiError("role_not_allowed", f"role '{identity.role}' may not read /metrics", role=identity.role)
         resp.content_type, resp.data = self._metrics.exposition()

@@ -19,6 +19,7 @@ import orjson
 
 from regista.server import envelope
 from regista.server.access_log import CallLog
+from regista.server.audit import entry_for
 from regista.server.auth import check_role
 from regista.server.call import Call, Reply, ServerContext
 from regista.server.db import translate_db_error
@@ -53,7 +54,7 @@ ERROR_CODES = {
 }
 STATUS_CODES = {
     400: "INVALID_PARAMETER_VALUE", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "RESOURCE_DOES_NOT_EXIST",
-    409: "ABORTED", 503: "TEMPORARILY_UNAVAILABLE",
+    409: "ABORTED", 429: "REQUEST_LIMIT_EXCEEDED", 503: "TEMPORARILY_UNAVAILABLE",
 }  # fmt: skip
 API_DOCS_HINT = " See the API docs for more information about request parameters."
 
@@ -108,14 +109,17 @@ class MlflowDispatcher:
     def log_call(self, call_id: str, name: str, status: int, started: float) -> None:
         self._access_log.write(call_id, f"mlflow.{name}", "2.0", "2.0", status, 0, round((time.perf_counter() - started) * 1000, 2))
 
-    def run(self, call_id: str, name: str, req: falcon.Request, params: dict[str, Any], read_body: bool = True) -> tuple[Call, Any]:
+    def run(
+        self, call_id: str, name: str, req: falcon.Request, params: dict[str, Any], read_body: bool = True, navigable: bool = False
+    ) -> tuple[Call, Any]:
         """Authenticate, validate and run endpoint `name`: the call and the handler's data. With read_body
-        False the request is the query string only, and the body is left for the caller (an upload's bytes)."""
+        False the request is the query string only, and the body is left for the caller (an upload's bytes).
+        `navigable`: a browser tab may open it with the session cookie (a download)."""
         endpoint = self._endpoints.get(name)
         spec: EndpointVersion | None = endpoint.resolve(MLFLOW_VERSION) if endpoint else None
         if spec is None:
             raise ApiError("endpoint_not_found", f"No MLflow endpoint {req.method} {req.path}")
-        identity = self._server.authenticator.authenticate_request(req)
+        identity = self._server.authenticator.authenticate_request(req, navigable)
         check_role(identity, spec.access, spec.name)
         if read_body:
             data = request_data(req, spec, self._max_body)
@@ -131,6 +135,8 @@ class MlflowDispatcher:
             call_id, f"mlflow.{spec.name}", MLFLOW_VERSION, MLFLOW_VERSION, identity, self._server, req.remote_addr or ""
         )
         result = self._handlers[spec.name](call, valid)
+        if spec.access.audit and self._server.audit_log is not None:
+            self._server.audit_log.record(entry_for(call, f"mlflow.{spec.name}", valid))
         data = result.data if isinstance(result, Reply) else result
         if self._validate_responses:  # a development check (api.validate_responses), as the native API has
             try:

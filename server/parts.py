@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from regista.server.auth import IdentityStore
+from regista.server.audit import AuditLog
+from regista.server.auth import IdentityStore, LoginThrottle
 from regista.server.config import Config
 from regista.server.dispatch import Handler
 from regista.server.periodic import PeriodicJob
@@ -40,3 +41,8 @@ class ServiceParts:
     documents: Sequence[type]  # every stored document class: their indexes are made at start-up
     bootstrap: Callable[[Config], Any]  # start-up work on the database (users from configuration)
     periodic_jobs: Sequence[PeriodicJob] = ()  # watchdogs run in every server process (server/periodic.py)
+    audit_log: AuditLog | None = None  # where calls of endpoints marked `audit` are kept (server/audit.py)
+    # The web UI's single sign-on of the configuration (None: no providers configured).
+    single_sign_on: Callable[[Config], Any] | None = None
+    # The failed-login counter of the configuration (None: logins are not throttled).
+    login_throttle: Callable[[Config], LoginThrottle | None] | None = None

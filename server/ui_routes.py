@@ -31,7 +31,8 @@ from regista.server.mlflow_dispatch import MlflowDispatcher
 from regista.server.mlflow_graphql.resource import EndpointRunner, GraphqlResource
 from regista.server.schema.compiled import CompiledSchema
 from regista.server.ui_assets import INSTALL_HINT, MLFLOW_UI_VERSION, content_type, installed_ui, ui_folder, ui_prefix
-from regista.server.ui_pages import LoginPage
+from regista.server.sso_routes import SingleSignOn, add_sso
+from regista.server.ui_pages import LoginPage, LogoutPage
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def add_ui(
     mlflow_handlers: Mapping[str, Handler],
     access_log: CallLog,
     home: HomePage,
+    sso: SingleSignOn | None = None,
 ) -> None:
     config = server.config
     prefix, folder = ui_prefix(config), ui_folder(config)
@@ -68,7 +70,10 @@ def add_ui(
     static = StaticFiles(folder)
     app.add_route("/static-files/{path:path}", static)
     app.add_route("/favicon.ico", static, suffix="favicon")  # what browsers ask for on any page
-    app.add_route("/login", LoginPage(prefix))
+    login = LoginPage(prefix, sso.providers() if sso else ())
+    app.add_route("/login", login)
+    app.add_route("/logout", LogoutPage())
+    add_sso(app, sso, server.authenticator, login, config, prefix)
     app.add_route("/version", Version())
     app.add_route("/api/3.0/mlflow/ui-telemetry", Telemetry())
     app.add_route("/api/3.0/mlflow/assistant/config", Fixed(ASSISTANT_CONFIG))
@@ -122,7 +127,7 @@ class UiIndex:
             self._home.on_get(req, resp)
             return
         try:
-            self._authenticator.authenticate_request(req)
+            self._authenticator.authenticate_request(req, navigable=True)  # the page a tab opens
         except ApiError:
             raise falcon.HTTPSeeOther("/login?next=" + quote(req.relative_uri, safe="/")) from None
         resp.content_type = falcon.MEDIA_HTML

@@ -12,6 +12,7 @@ from typing import Any
 
 def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     from regista.services import debug, login, models, server_info, users
+    from regista.services.audit import handlers as audit
     from regista.services.auth import handlers as auth
     from regista.services.events import handlers as events
     from regista.services.organization import handlers as organization
@@ -22,6 +23,7 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     from regista.services.workers import service as workers
 
     services = {
+        "audit": audit.HANDLERS,
         "auth": auth.HANDLERS,
         "debug": debug.HANDLERS,
         "events": events.HANDLERS,
@@ -54,7 +56,8 @@ def bootstrap(config: Any) -> Any:
 
 def document_classes() -> list[type]:
     """Every stored document, so the runtime can create their indexes once at start-up."""
-    from regista.services.auth.documents import Company, Credentials, RevokedToken, User
+    from regista.services.audit.documents import AuditEvent
+    from regista.services.auth.documents import Company, Credentials, LoginFailures, PendingLogin, RevokedToken, User
     from regista.services.models.documents import Model
     from regista.services.projects.documents import Project
     from regista.services.events.documents import ScalarChunk, ScalarCompacted, ScalarOverview, TaskEvent
@@ -63,13 +66,16 @@ def document_classes() -> list[type]:
     from regista.services.queues import documents as queues
     from regista.services.workers import documents as workers
 
-    return [Company, User, Credentials, RevokedToken, Model, Project, Task, ScalarChunk, ScalarOverview, ScalarCompacted, TaskEvent,
+    return [Company, User, Credentials, RevokedToken, LoginFailures, PendingLogin, AuditEvent, Model, Project, Task, ScalarChunk, ScalarOverview, ScalarCompacted, TaskEvent,
             *mlflow.DOCUMENTS, *queues.DOCUMENTS, *workers.DOCUMENTS]
 
 
 def periodic_jobs() -> list:
     """The watchdogs every server process runs (each pass safe to run in all of them at once)."""
     from regista.server.periodic import PeriodicJob
+    from regista.services.auth import sso, throttle
     from regista.services.tasks import watchdog
 
-    return [PeriodicJob("non-responsive tasks", watchdog.stop_non_responsive_tasks, watchdog.interval_sec)]
+    return [PeriodicJob("non-responsive tasks", watchdog.stop_non_responsive_tasks, watchdog.interval_sec),
+            PeriodicJob("old failed logins", throttle.forget_old_failures, throttle.sweep_interval_s),
+            PeriodicJob("unfinished single sign-on logins", sso.forget_old_logins, sso.sweep_interval_s)]

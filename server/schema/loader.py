@@ -28,7 +28,7 @@ from regista.server.schema.model import (
 )
 
 SERVICE_KEYS = {"_description", "_definitions", "_default", "_references"}
-ACCESS_KEYS = {"internal", "authorize", "allow_roles"}
+ACCESS_KEYS = {"internal", "authorize", "allow_roles", "audit"}
 VERSION_KEYS = {"description", "request", "response", "batch_request", "deprecated", "removed", "breaking"}
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -241,8 +241,9 @@ def _access(
     internal = raw.get("internal", inherited.internal)
     authorize = raw.get("authorize", inherited.authorize)
     roles = raw.get("allow_roles", list(inherited.allow_roles))
+    audit = raw.get("audit", inherited.audit)
     valid = True
-    for flag, value in (("internal", internal), ("authorize", authorize)):
+    for flag, value in (("internal", internal), ("authorize", authorize), ("audit", audit)):
         if not isinstance(value, bool):
             problems.append(SchemaProblem(file, f"'{flag}' must be true or false", name))
             valid = False
@@ -251,7 +252,7 @@ def _access(
         valid = False
     if not valid:
         return inherited
-    return Access(internal=internal, authorize=authorize, allow_roles=tuple(roles))
+    return Access(internal=internal, authorize=authorize, allow_roles=tuple(roles), audit=audit)
 
 
 def check_json_schema(schema: dict[str, Any]) -> list[str]:

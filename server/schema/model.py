@@ -29,11 +29,13 @@ def format_version(version: Version) -> str:
 
 @dataclass(frozen=True)
 class Access:
-    """Who may call an endpoint, as declared by `_default` and endpoint keys."""
+    """Who may call an endpoint, as declared by `_default` and endpoint keys, and whether the audit log
+    records its calls (server/audit.py)."""
 
     internal: bool = False
     authorize: bool = True
     allow_roles: tuple[str, ...] = ("*",)
+    audit: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mongoengine import DateTimeField, DictField, StringField
+from mongoengine import DateTimeField, DictField, FloatField, IntField, StringField
 
 from regista.server.auth import ROLES
 from regista.services.common.documents import RevisionedDocument
@@ -48,6 +48,30 @@ class Credentials(RevisionedDocument):
     created = DateTimeField()
     last_used = DateTimeField()
     revoked = DateTimeField()
+
+
+class LoginFailures(RevisionedDocument):
+    """Failed logins of one client address or access key in the current window (services/auth/throttle.py)."""
+
+    meta = {"collection": "login_failures", "strict": False, "indexes": ["last"]}
+
+    id = StringField(primary_key=True)  # "address:<ip>" or "key:<access key>"
+    failures = IntField(required=True)
+    first = FloatField(required=True)  # the window's start, in seconds since the epoch
+    last = FloatField(required=True)
+
+
+class PendingLogin(RevisionedDocument):
+    """A single sign-on login started and not finished yet (services/auth/sso.py): taken once, by its state."""
+
+    meta = {"collection": "pending_logins", "strict": False, "indexes": ["created"]}
+
+    id = StringField(primary_key=True)  # the state sent to the provider
+    provider = StringField(required=True)
+    nonce = StringField(required=True)
+    verifier = StringField(required=True)  # PKCE
+    next = StringField()  # where the person was going
+    created = DateTimeField(required=True)
 
 
 class RevokedToken(RevisionedDocument):

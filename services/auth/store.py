@@ -14,6 +14,7 @@ from regista.server.errors import ApiError
 from regista.services.auth.documents import Company, Credentials, RevokedToken, User
 from regista.services.common.values import new_id, utcnow
 
+SSO_KEY_PREFIX = "sso:"  # a session's access key when single sign-on made it: sso:<provider>:<user id>
 ACCESS_KEY_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes: keys are read and typed by people
 
 
@@ -42,9 +43,13 @@ class DatabaseIdentityStore:
         return identity_of(raw["user"], access_key)
 
     def token_active(self, access_key: str, token_id: str) -> bool:
-        credentials = Credentials._get_collection().find_one({"_id": access_key}, {"revoked": 1})
-        if credentials is None or credentials.get("revoked"):
-            return False
+        if access_key.startswith(SSO_KEY_PREFIX):  # a session single sign-on made: its user must still be there
+            if User._get_collection().find_one({"_id": access_key.rsplit(":", 1)[1]}, {"_id": 1}) is None:
+                return False
+        else:
+            credentials = Credentials._get_collection().find_one({"_id": access_key}, {"revoked": 1})
+            if credentials is None or credentials.get("revoked"):
+                return False
         return RevokedToken._get_collection().find_one({"_id": token_id}, {"_id": 1}) is None
 
 

@@ -77,8 +77,10 @@ def test_token_claims(api):
 def test_login_sets_a_cookie_that_authenticates(api, anonymous):
     result = anonymous.raw("auth.login", None, version=None, headers=basic_auth(api.keys.access_key, api.keys.secret_key))
     cookie = result.cookies["regista_token"]
-    assert cookie.http_only and cookie.value == result.json["data"]["token"]
-    assert anonymous.call("models.get_all", {}, cookies={"regista_token": cookie.value}) == {"models": []}
+    assert cookie.http_only and cookie.value == result.json["data"]["token"] and cookie.same_site == "Lax"
+    assert not cookie.secure  # the test server's public address is not https
+    own_page = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}  # a fetch of Regista's own page
+    assert anonymous.call("models.get_all", {}, cookies={"regista_token": cookie.value}, headers=own_page) == {"models": []}
 
 
 def test_logout_ends_the_token(api):

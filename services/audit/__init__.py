@@ -1,0 +1,1 @@
+"""The audit log: who changed users, credentials, roles and companies, and who deleted what."""
