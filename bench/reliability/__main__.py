@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench.reliability import concurrency, corpus, crash, fuzz, isolation
+from bench.reliability import concurrency, corpus, crash, fuzz, isolation, sessions
 
 # Campaign name -> (module, full-size arguments, quick arguments).
 CAMPAIGNS: dict[str, tuple[Any, dict[str, Any], dict[str, Any]]] = {
@@ -26,6 +26,7 @@ CAMPAIGNS: dict[str, tuple[Any, dict[str, Any], dict[str, Any]]] = {
     "concurrency": (concurrency, {}, {"requests_per_client": 12, "race_rounds": 1}),
     "crash": (crash, {}, {"writers": 3, "seconds_per_phase": 1.5, "inflight": 3, "slow_events": 1500, "selection_timeout_ms": 1500}),
     "isolation": (isolation, {}, {"copies": 1, "values_per_kind": 1}),
+    "sessions": (sessions, {"threads": 16, "addresses": 8, "guesses_per_thread": 30}, {"threads": 6, "addresses": 3, "guesses_per_thread": 10}),
 }
 
 
@@ -84,6 +85,8 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         "isolation_calls": figure("isolation", "calls"),
         "isolation_leaks": figure("isolation", "leaks"),
         "cross_company_writes": figure("isolation", "cross_company_writes"),
+        "forged_session_calls_refused": figure("sessions", "forged_refused"),
+        "login_guesses_throttled": figure("sessions", "guesses_429"),
         "problems": sum(len(r.get("problems", [])) for r in results.values()),
     }
 

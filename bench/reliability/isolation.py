@@ -259,7 +259,10 @@ def send(caller: data.Caller, probe: data.Probe) -> requests.Response:
     elif probe.anonymous:
         pass
     elif probe.token is not None:
-        headers = {"Cookie": f"regista_token={probe.token}"} if probe.cookie else {"Authorization": f"Bearer {probe.token}"}
+        # A cookie as Regista's own page sends it (Sec-Fetch-Site): the session rules let it through to the
+        # token's check, which must refuse it as it refuses no credentials (sessions.py tests those rules).
+        headers = ({"Cookie": f"regista_token={probe.token}", "Sec-Fetch-Site": "same-origin"} if probe.cookie
+                   else {"Authorization": f"Bearer {probe.token}"})  # fmt: skip
     else:
         token = caller.login() if probe.endpoint in ENDS_SESSION else caller.token
         headers = {"Authorization": f"Bearer {token}"}

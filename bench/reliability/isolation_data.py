@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.cookiejar
 import json
 import os
 import random
@@ -54,6 +55,9 @@ class Caller:
         self.url, self.company_letter, self.role = url, company, role
         self.key, self.secret = user_key(company, role)
         self.session = requests.Session()
+        # No cookie is kept: the token cookie auth.login (also as a probe) sets would authenticate calls
+        # meant to carry no credentials, or none but a forged token.
+        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.token = self.login()
         me = self.ok(self.native("users.get_current_user", {}))["user"]
         self.user_id, self.user_name = me["id"], me["name"]
@@ -61,7 +65,6 @@ class Caller:
 
     def login(self) -> str:
         answer = self.session.post(f"{self.url}/api/auth.login", auth=(self.key, self.secret), timeout=30)
-        self.session.cookies.clear()  # the token cookie it sets would authenticate calls meant to carry none
         return self.ok(answer)["token"]
 
     def send(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
@@ -404,7 +407,10 @@ def foreign_references(db: Any, victim_company: str, victim_ids: set[str]) -> li
     linked to (or copying) the victim's."""
     finder = Replacer({value: value for value in victim_ids})
     found = []
-    for name in sorted(db.list_collection_names()):
+    # The audit log records what each caller sent, the victim's ids an attacker tried included: that is
+    # its purpose, and it links nothing (only the attacker's own company's admins read it). The failed-login
+    # counts are kept by the access key tried, whoever tried it, and belong to no company.
+    for name in sorted(set(db.list_collection_names()) - {"audit_log", "login_failures"}):
         for doc in db[name].find({}):
             if doc.get("company") == victim_company or (name == "companies" and doc["_id"] == victim_company):
                 continue
