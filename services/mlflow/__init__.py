@@ -8,7 +8,7 @@ from typing import Any
 
 def handler_table() -> dict[str, Callable[..., Any]]:
     from regista.services.mlflow import (artifacts, datasets, experiments, logged_model_search, logged_models, metrics,
-                                         model_versions, registry, runs, search, users)  # fmt: skip
+                                         model_versions, registry, run_search, runs, users)  # fmt: skip
 
     modules = {
         "experiments": (experiments, ("create", "get", "get_by_name", "search", "update", "delete", "restore",
@@ -26,7 +26,7 @@ def handler_table() -> dict[str, Callable[..., Any]]:
         f"{group}.{action}": getattr(module, action) for group, (module, actions) in modules.items() for action in actions
     }
     table.update({
-        "runs.search": search.search,
+        "runs.search": run_search.search,
         "runs.log_inputs": datasets.log_inputs,
         "runs.outputs": datasets.log_outputs,
         "runs.log_model": datasets.log_model,

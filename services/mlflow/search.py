@@ -1,4 +1,5 @@
-"""runs/search: MLflow's filter grammar and ordering, evaluated over the experiments' runs.
+"""MLflow's filter grammar and ordering, over shaped entities (runs, experiments, registered models, logged
+models); runs/search turns the clauses into database queries too (run_search.py).
 
 Grammar: clauses joined by AND; a clause is `<entity> <op> <value>`, the entity `metrics.<key>`,
 `params.<key>`, `tags.<key>` or an attribute (`attributes.status`, `run_name`, `start_time`, ...), keys
@@ -9,14 +10,13 @@ whether a tag or param is set at all (MLflow 3's UI filters experiments by a tag
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from regista.server.call import Call
 from regista.server.errors import ApiError
-from regista.services.common.tenancy import writable
-from regista.services.mlflow.common import as_runs, find_experiment, page_of
-from regista.services.tasks.documents import Task
+from regista.services.events.scalars import encode_value
 
 _ENTITY = re.compile(r"""\s*((?:[A-Za-z_]+\.)?(?:`[^`]+`|"[^"]+"|[\w.\-:/]+))""")
 _OP = re.compile(r"\s*(!=|<=|>=|=|<|>|not\s+in\b|in\b|ilike\b|like\b|is\s+not\s+null\b|is\s+null\b)", re.IGNORECASE)
@@ -32,19 +32,23 @@ REGISTRY_ATTRIBUTES = {"name", "version", "source"}
 PROMPT_TAG = "mlflow.prompt.is_prompt"
 
 
-def search(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    experiment_ids = [find_experiment(call, e)["_id"] for e in request.get("experiment_ids", [])]
-    query = {**writable(call), "project": {"$in": experiment_ids}} if experiment_ids else writable(call)
-    runs = as_runs(call, list(Task._get_collection().find(query)))
-    view = request.get("run_view_type", "ACTIVE_ONLY")
-    runs = [r for r in runs if view == "ALL" or (r["info"]["lifecycle_stage"] == "active") == (view == "ACTIVE_ONLY")]
-    for predicate in parse_filter(request.get("filter") or ""):
-        runs = [r for r in runs if predicate(r)]
-    runs = order(runs, request.get("order_by") or [])
-    return page_of(runs, request, "runs", str(call.config.get("auth.token_secret")))
+@dataclass(frozen=True)
+class Clause:
+    """One `<entity> <op> <value>` of a filter: kind ("metrics", "params", "tags", "attributes"), key,
+    comparator, and the value (None for IS [NOT] NULL), a number, a string or a list of strings."""
+
+    kind: str
+    key: str
+    op: str
+    value: Any
+    predicate: Callable[[dict[str, Any]], bool]
 
 
 def parse_filter(text: str) -> list[Callable[[dict[str, Any]], bool]]:
+    return [clause.predicate for clause in parse_clauses(text)]
+
+
+def parse_clauses(text: str) -> list[Clause]:
     predicates, position, text = [], 0, text.strip()
     while position < len(text):
         predicate, position = _clause(text, position)
@@ -57,26 +61,30 @@ def parse_filter(text: str) -> list[Callable[[dict[str, Any]], bool]]:
     return predicates
 
 
-def _clause(text: str, position: int) -> tuple[Callable[[dict[str, Any]], bool], int]:
-    """The clause starting at `position` as a predicate, and where it ends."""
+def _clause(text: str, position: int) -> tuple[Clause, int]:
+    """The clause starting at `position`, and where it ends."""
     entity = _ENTITY.match(text, position)
     op = _OP.match(text, entity.end()) if entity else None
     comparator = " ".join(op.group(1).upper().split()) if op else ""  # `is  not null` -> "IS NOT NULL"
     if comparator in _NULL_OPS:
-        return _null_predicate(entity.group(1), comparator), op.end()
+        kind, key = _entity(entity.group(1))
+        return Clause(kind, key, comparator, None, _null_predicate(entity.group(1), comparator)), op.end()
     value = _VALUE.match(text, op.end()) if op else None
     if not value:
         raise ApiError(
             "invalid_parameter_value", f"Invalid filter {text!r} at position {position}: expected '<entity> <comparator> <value>'"
         )
     raw = value.group(1)
-    kind = "str" if raw[0] in "'\"" else "list" if raw[0] == "(" else "num"
-    return _predicate(entity.group(1), comparator, (kind, raw)), value.end()
+    token = "str" if raw[0] in "'\"" else "list" if raw[0] == "(" else "num"
+    predicate = _predicate(entity.group(1), comparator, (token, raw))  # checks the clause first
+    kind, key = _entity(entity.group(1))
+    parsed: Any = _list_values(raw) if token == "list" else raw[1:-1] if token == "str" else float(raw)
+    return Clause(kind, key, comparator, parsed, predicate), value.end()
 
 
 def order(runs: list[dict[str, Any]], order_by: list[str]) -> list[dict[str, Any]]:
     runs = sorted(runs, key=lambda r: str(r["info"].get("run_id") or r["info"].get("name", "")))
-    keys = [_order_key(entry) for entry in order_by] or [(lambda r: r["info"]["start_time"] or 0, True)]
+    keys = [_order_key(entry) for entry in order_by] or [(lambda r: (0, r["info"]["start_time"] or 0), True)]
     for getter, descending in reversed(keys):
         present = [r for r in runs if getter(r) is not None]
         missing = [r for r in runs if getter(r) is None]
@@ -113,7 +121,7 @@ def _predicate(entity: str, op: str, value_token: tuple[str, str]) -> Callable[[
     if op in ("IN", "NOT IN"):
         if token_kind != "list":
             raise ApiError("invalid_parameter_value", f"{op} takes a parenthesised list of strings")
-        values = {v.strip()[1:-1] for v in raw[1:-1].split(",") if v.strip()}
+        values = set(_list_values(raw))
         return lambda run: (_value_of(run, kind, key) in values) == (op == "IN")
     if numeric:
         if token_kind != "num" or op in ("LIKE", "ILIKE"):
@@ -138,6 +146,11 @@ def _predicate(entity: str, op: str, value_token: tuple[str, str]) -> Callable[[
     return lambda run: (v := _value_of(run, kind, key)) is not None and str(v) == target
 
 
+def _list_values(raw: str) -> list[str]:
+    """The strings of a parenthesised list: `('a', "b")`."""
+    return [v.strip()[1:-1] for v in raw[1:-1].split(",") if v.strip()]
+
+
 def _null_predicate(entity: str, op: str) -> Callable[[dict[str, Any]], bool]:
     kind, key = _entity(entity)
     if kind not in ("tags", "params"):
@@ -151,17 +164,30 @@ _COMPARE = {
 }  # fmt: skip
 
 
-def _order_key(entry: str) -> tuple[Callable[[dict[str, Any]], Any], bool]:
+def numeric_order(value: Any) -> tuple[int, Any]:
+    """The sort key of a number: finite ones by value, then the non-finite ones by their wire text
+    ("-Infinity", "Infinity", "NaN"), the order the database sorts their stored texts in after numbers."""
+    number = float(value)
+    return (0, number) if math.isfinite(number) else (1, encode_value(number))
+
+
+def order_entry(entry: str) -> tuple[str, str, bool]:
+    """(kind, key, descending) of one order_by entry."""
     parts = entry.strip().rsplit(" ", 1)
     descending = len(parts) == 2 and parts[1].upper() == "DESC"
     name = parts[0] if len(parts) == 2 and parts[1].upper() in ("ASC", "DESC") else entry.strip()
     kind, key = _entity(name)
+    return kind, key, descending
+
+
+def _order_key(entry: str) -> tuple[Callable[[dict[str, Any]], Any], bool]:
+    kind, key, descending = order_entry(entry)
     numeric = kind == "metrics" or (kind == "attributes" and key in NUMERIC_ATTRIBUTES)
 
     def value(run: dict[str, Any]) -> Any:
         found = _value_of(run, kind, key)
         if found is None:
             return None
-        return float(found) if numeric else str(found)
+        return numeric_order(found) if numeric else (0, str(found))
 
     return value, descending
