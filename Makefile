@@ -14,7 +14,7 @@ MLFLOW_VERSION := 3.17.2
 # The MLflow web UI's built files, unpacked from the mlflow wheel into the venv (regista ui install).
 UI := $(VENV)/share/regista/mlflow-ui/regista-mlflow-ui.json
 
-.PHONY: install serve test dist bench reliability wrk chromium check-schema clean
+.PHONY: install serve test dist bench bench-scale reliability wrk chromium check-schema clean
 
 $(RUNTIME): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ $(MLFLOW_VENV)/bin/mlflow:
 # make bench: the whole suite; make bench QUICK=1: a reduced one (about 3 minutes, no MLflow server).
 bench: $(STAMP) wrk $(if $(QUICK),,$(MLFLOW_VENV)/bin/mlflow)
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick --mlflow-server '')
+
+# make bench-scale: runs/search at 10,000 and 100,000 runs, against mlflow server at 10,000 (bench/scale.py,
+# writes bench/results/scale.json; about 20 minutes).
+bench-scale: $(STAMP) $(MLFLOW_VENV)/bin/mlflow
+	$(BIN)/python -m bench.scale
 
 # make reliability: fuzzing, hostile input, concurrency, crash safety and isolation at full size (writes
 # bench/results/reliability.json; exit status 1 on any problem); QUICK=1 runs the suite's sizes.
