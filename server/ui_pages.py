@@ -50,25 +50,26 @@ form.addEventListener("submit", async (event) => {
   }
 });
 """
-_PAGE = """<!doctype html>
+_FRAME = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Log in · Regista</title>
+<title>{title} · Regista</title>
 <style>{style}</style></head>
 <body><main>
 <h1>Regista</h1>
-<p>Log in with a key pair (<code>regista credentials create --user NAME</code> makes one).</p>
+{body}<script>{script}</script>
+<!-- Regista {version} -->
+</main></body>
+</html>
+"""
+_LOGIN_BODY = """<p>Log in with a key pair (<code>regista credentials create --user NAME</code> makes one).</p>
 <form id="login" data-next="{next}" data-login="/api/auth.login">
 <label for="access_key">Access key</label><input id="access_key" name="access_key" autocomplete="username" required autofocus>
 <label for="secret_key">Secret key</label><input id="secret_key" name="secret_key" type="password" autocomplete="current-password" required>
 <button type="submit">Log in</button>
 <div id="error" role="alert">{error}</div>
 </form>
-{providers}<script>{script}</script>
-<!-- Regista {version} -->
-</main></body>
-</html>
-"""
+{providers}"""
 
 
 _LOGOUT_SCRIPT = """
@@ -79,18 +80,8 @@ document.getElementById("logout").addEventListener("submit", async (event) => {
   window.location.replace("/login");
 });
 """
-_LOGOUT_PAGE = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Log out · Regista</title>
-<style>{style}</style></head>
-<body><main>
-<h1>Regista</h1>
-<p>Log this browser out of Regista.</p>
+_LOGOUT_BODY = """<p>Log this browser out of Regista.</p>
 <form id="logout"><button type="submit">Log out</button></form>
-<script>{script}</script>
-</main></body>
-</html>
 """
 
 
@@ -138,8 +129,8 @@ class LoginPage:
             f'<a class="sso" href="/login/oidc/{quote(name, safe="")}?next={quote(target, safe="")}">Log in with {escape(label)}</a>\n'
             for name, label in self._providers
         )
-        resp.text = _PAGE.format(style=_STYLE, script=_SCRIPT, next=escape(target), error=escape(error), providers=providers,
-                                 version=escape(__version__))  # fmt: skip
+        body = _LOGIN_BODY.format(next=escape(target), error=escape(error), providers=providers)
+        resp.text = _FRAME.format(title="Log in", style=_STYLE, body=body, script=_SCRIPT, version=escape(__version__))
 
 
 class LogoutPage:
@@ -155,4 +146,4 @@ class LogoutPage:
         resp.set_header("Cache-Control", "no-store")
         resp.set_header("Content-Security-Policy", self._policy)
         resp.set_header("X-Frame-Options", "DENY")
-        resp.text = _LOGOUT_PAGE.format(style=_STYLE, script=_LOGOUT_SCRIPT)
+        resp.text = _FRAME.format(title="Log out", style=_STYLE, body=_LOGOUT_BODY, script=_LOGOUT_SCRIPT, version=escape(__version__))

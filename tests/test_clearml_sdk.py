@@ -72,7 +72,10 @@ def test_concurrent_reporters_of_every_size_lose_no_event(server, tmp_path):  # 
         # The SDK sends console lines reported close together as one event: count the lines themselves.
         events = call(server, "events.get_task_log", task=reported["task_id"], batch_size=10000, order="asc")["events"]
         text = "\n".join(event["msg"] for event in events)
-        assert [int(word) for word in re.findall(r"line (\d+) x+", text)] == list(range(0, 300, 20))
+        # Each line at least once: the SDK sends a batch again when it did not read its answer (seen once in
+        # a fresh clone's run, every add_batch answered 200 within 25 ms: the shared connection of the next
+        # test is the likely cause), and the copy is stored too, as clearml-server stores it (no event id).
+        assert sorted({int(word) for word in re.findall(r"line (\d+) x+", text)}) == list(range(0, 300, 20))
         assert len(text) > sum(10 * 4 ** (i // 40) for i in range(0, 300, 20))  # every byte of every line
         task = call(server, "tasks.get_by_id", task=reported["task_id"])["task"]
         counts = sorted(v["count"] for variants in task["last_metrics"].values() for v in variants.values())
