@@ -20,6 +20,7 @@ import requests
 BATCH = 1000  # points per runs/log-batch, MLflow's limit
 PAGE = 25000  # points per metrics/get-history page, MLflow's maximum
 CHART_POINTS = 320  # what the MLflow UI asks for
+SPIKE = 1000.0  # one point of each run logged in batches (the others are at most 1): every chart must show it
 
 
 class ScalarRuns:
@@ -42,9 +43,9 @@ class ScalarRuns:
         return run["run"]["info"]["run_id"]
 
     def log_in_batches(self, run_id: str, points: int) -> None:
-        now = int(time.time() * 1000)
+        now, spike = int(time.time() * 1000), points * 37 // 100
         for start in range(0, points, BATCH):
-            metrics = [{"key": "loss", "value": 1.0 / (step + 1), "timestamp": now + step, "step": step}
+            metrics = [{"key": "loss", "value": SPIKE if step == spike else 1.0 / (step + 1), "timestamp": now + step, "step": step}
                        for step in range(start, min(points, start + BATCH))]  # fmt: skip
             self._post("runs/log-batch", {"run_id": run_id, "metrics": metrics})
 
@@ -66,13 +67,18 @@ class ScalarRuns:
             if not token:
                 return count
 
-    def sampled(self, run_id: str) -> None:
+    def sampled(self, run_id: str) -> list[float]:
+        """The values the MLflow UI's chart of the run draws."""
         params = {"run_ids": run_id, "metric_key": "loss", "max_results": CHART_POINTS}
         url = f"{self.url}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval"
-        self.session.get(url, params=params, timeout=600).raise_for_status()
+        response = self.session.get(url, params=params, timeout=600)
+        response.raise_for_status()
+        return [m["value"] for m in response.json()["metrics"]]
 
-    def clearml(self, endpoint: str, body: dict[str, Any]) -> None:
-        self.session.post(f"{self.url}/api/{endpoint}", json=body, timeout=600).raise_for_status()
+    def clearml(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.session.post(f"{self.url}/api/{endpoint}", json=body, timeout=600)
+        response.raise_for_status()
+        return response.json()["data"]
 
 
 def _median_s(read: Callable[[], Any], repeats: int) -> float:
@@ -105,6 +111,9 @@ def measure(url: str, headers: dict[str, str], sizes: tuple[int, ...], point_by_
             raise RuntimeError(f"get-history returned {counted} of {size} points: the figures would lie")
         history[label] = round(_median_s(lambda: runs.full_history(run_id), repeats), 3)
         chart_repeats = repeats * 3
+        drawn = runs.clearml("events.scalar_metrics_iter_histogram", {"task": run_id, "samples": CHART_POINTS})["loss"]["loss"]["y"]
+        if max(runs.sampled(run_id)) != SPIKE or max(drawn) != SPIKE:
+            raise RuntimeError(f"a chart of the run of {size:,} points hid its spike: the figures would hide it too")
         sampled[label] = round(_median_s(lambda: runs.sampled(run_id), chart_repeats) * 1000, 1)
         body = {"task": run_id, "samples": CHART_POINTS}
         histogram[label] = round(_median_s(lambda: runs.clearml("events.scalar_metrics_iter_histogram", body), chart_repeats) * 1000, 1)

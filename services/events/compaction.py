@@ -15,6 +15,7 @@ another process: a pass lost with its process is requested again by the next wri
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import os
 import threading
@@ -28,7 +29,7 @@ from regista.services.common.values import new_id, utcnow
 from regista.services.events import overview as summary
 from regista.services.events import scalar_tail
 from regista.services.events.series_store import (
-    ROW_COUNT, ROW_ID, SINGLE_VALUE_ITERATION, chunk_columns, compacted, decode_value, encode_value, overview_id, overviews,
+    ROW_COUNT, ROW_ID, SINGLE_VALUE_ITERATION, chunk_columns, chunk_points, compacted, decode_value, encode_value, overview_id, overviews,
     folded_sequence, pack_points, raw_chunks, sweep,
 )  # fmt: skip
 from regista.services.models.documents import Model
@@ -116,7 +117,11 @@ def compact(task_id: str, metric: str, variant: str) -> Pass:
     before = compacted().find_one({"_id": previous["summary"]}) if previous else None
     if previous is not None and before is None:
         return Pass(False)  # a sweep is removing the scalar
-    current = summary.fold(summary.decode(before["summary"], decode_value) if before else summary.empty(), points)
+    base = summary.decode(before["summary"], decode_value) if before else summary.empty()
+    if not base["extremes"]:  # a summary of the first releases: rebuilt once, from every point compacted
+        held = compacted().find({"_id": {"$in": [row[ROW_ID] for row in previous["compacted"]]}})
+        points, base = itertools.chain(chunk_points(held), points), summary.empty()
+    current = summary.fold(base, points)
     digest = {**_identity(raws[0], epoch), "_id": new_id(), "summary": summary.encode(current, encode_value)}
     compacted().insert_many([*written, digest], ordered=False)
     # A move's document is replaced once each of its entries is folded (or a copy): one with entries past

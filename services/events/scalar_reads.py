@@ -1,15 +1,14 @@
-"""Reading scalars the ClearML way: histograms (bucket averages), comparisons, raw points, single values."""
+"""Reading scalars the ClearML way: histograms (charts that keep every spike), comparisons, raw points, single values."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
 from regista.server.call import Call
 from regista.server.errors import ApiError
-from regista.services.events import scalars, series_pages, state
+from regista.services.events import chart_points, scalars, series_pages, state
 from regista.services.events.common import metric_variants, target, targets
 from regista.services.events.documents import ScalarChunk, TaskEvent
 from regista.services.events.series_store import SINGLE_VALUE_ITERATION
@@ -144,8 +143,9 @@ def get_task_latest_scalar_values(call: Call, request: dict[str, Any]) -> dict[s
 def _task_histograms(task: dict[str, Any], request: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """{metric: {variant: {name, x, y[, x_axis_label]}}} of a task's scalars (the single values left out).
 
-    A scalar longer than series_pages.EXACT_POINTS is drawn from its summary (bucket sums) and its raw
-    points, so a chart costs the same at a million points as at twenty thousand; shorter ones exactly."""
+    A scalar longer than series_pages.EXACT_POINTS is drawn from its summary (the first, minimum, maximum
+    and last point of each of its buckets) and its raw points, so a chart costs the same at a million
+    points as at twenty thousand and still shows every spike; shorter ones from every point."""
     samples = MAX_SAMPLES if request.get("samples") is None else request["samples"]
     key = request.get("key") or "iter"
     labels = {(e["metric"], e["variant"]): e.get("x_axis_label") for e in scalars.latest_values(task)}
@@ -157,7 +157,7 @@ def _task_histograms(task: dict[str, Any], request: dict[str, Any]) -> dict[str,
     drawn = {k: histogram(p, samples, key) for k, p in scalars.series_of(task["_id"], exact or wanted).items()} if exact or not samples else {}
     for series_key, source in sources.items():
         if source.exact is None:
-            drawn[series_key] = summary_histogram(series_pages.weighted(source, key), samples, key)
+            drawn[series_key] = _shown(chart_points.extremes(_charted(series_pages.candidates(source)), _intervals(samples), key), key)
     result: dict[str, dict[str, Any]] = defaultdict(dict)
     for (metric, variant), shown in sorted(drawn.items()):
         if not shown["x"]:
@@ -170,25 +170,36 @@ def _task_histograms(task: dict[str, Any], request: dict[str, Any]) -> dict[str,
 
 
 def histogram(points: Points, samples: int, key: str) -> dict[str, list[Any]]:
-    """x and y of a series of at most `samples` points (0: every point): with as many points or more, the
-    x range is cut into equal intervals (aligned on multiples of the interval) and each is the mean of its
-    points, as clearml-server's histogram aggregation does. key: iter, timestamp or iso_time."""
-    return summary_histogram([(p[0] if key == "iter" else p[2], p[1], 1) for p in points if p[0] != SINGLE_VALUE_ITERATION], samples, key)
-
-
-def summary_histogram(weighted: list[tuple[int, float, int]], samples: int, key: str) -> dict[str, list[Any]]:
-    """histogram() of (x, sum of values, count) entries: points, or the buckets of a scalar's summary."""
-    interval = 1
-    if weighted and samples and sum(w[2] for w in weighted) >= samples:
-        xs = [w[0] for w in weighted]
-        interval = max(1, math.ceil((max(xs) - min(xs) + 1) / samples))
+    """x and y of a series drawn with at most `samples` points (0: every point). With fewer points, each x
+    once, the mean of its points (as clearml-server answers). With as many or more, the x range is cut
+    into samples / 3 equal intervals, each giving the points of its minimum, maximum and last value
+    (chart_points.extremes), where clearml-server gives the means of `samples` intervals, in which a spike
+    disappears. key: iter, timestamp or iso_time."""
+    points = _charted(points)
+    if samples and len(points) >= samples:
+        return _shown(chart_points.extremes(points, _intervals(samples), key), key)
     sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0])
-    for x, total, count in weighted:
-        bucket = sums[(x // interval) * interval]
-        bucket[0] += total
-        bucket[1] += count
+    for point in points:
+        bucket = sums[point[0] if key == "iter" else point[2]]
+        bucket[0] += point[1]
+        bucket[1] += 1
     keys = sorted(sums)
     return {"x": [_iso(k) for k in keys] if key == "iso_time" else keys, "y": [sums[k][0] / sums[k][1] for k in keys]}
+
+
+def _charted(points: Points) -> Points:
+    return [p for p in points if p[0] != SINGLE_VALUE_ITERATION]
+
+
+def _intervals(samples: int) -> int:
+    """Intervals of a chart of at most `samples` points: each gives up to 3."""
+    return max(1, samples // 3)
+
+
+def _shown(points: Points, key: str) -> dict[str, list[Any]]:
+    if key == "iter":
+        return {"x": [p[0] for p in points], "y": [p[1] for p in points]}
+    return {"x": [_iso(p[2]) if key == "iso_time" else p[2] for p in points], "y": [p[1] for p in points]}
 
 
 def _iso(timestamp: int) -> str:

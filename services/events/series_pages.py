@@ -2,9 +2,9 @@
 
 A page reads the raw chunks (few, once compacted) and only the compacted chunks whose iteration range
 reaches into the page, as the overview lists them. A chart of a scalar longer than EXACT_POINTS reads the
-overview's summary and the raw chunks, never the compacted points: it is then drawn from the summary's
-buckets (each bucket's first point, or its mean), an approximation of the exact sampling that the README
-describes. Shorter scalars, and zoomed ranges that hold few points, are read and sampled exactly.
+overview's summary and the raw chunks, never the compacted points: it is then drawn from the points the
+summary keeps of each of its buckets (first, minimum, maximum, last: see overview and chart_points), so
+every spike shows. Shorter scalars, and zoomed ranges that hold few points, are read and sampled exactly.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from regista.services.events import overview as summary
 from regista.services.events import series_store
 from regista.services.events.compaction import COMPACTOR
-from regista.services.events.series_store import ROW_COUNT, ROW_FIRST, ROW_ID, ROW_LAST, SINGLE_VALUE_ITERATION, chunk_points, decode_value
+from regista.services.events.series_store import ROW_COUNT, ROW_FIRST, ROW_ID, ROW_LAST, chunk_points, decode_value
 
 EXACT_POINTS = 20_000
 Point = tuple[int, float, int]  # (iteration, value, timestamp)
@@ -146,17 +146,18 @@ class _Moved(Exception):
 
 
 def candidates(source: ChartSource, steps: tuple[int, int] | None = None) -> list[Point]:
-    """Real points spread over the whole scalar: every point, or each summary bucket's first point and
-    the raw points."""
+    """Real points spread over the whole scalar, every spike among them: every point, or the first,
+    minimum, maximum and last point of each bucket of its summary, and the raw points."""
     if source.exact is not None:
         return source.exact
-    points = summary.first_points(source.summary) if source.summary else []
+    points = summary.bucket_points(source.summary) if source.summary else []
     if steps is not None:
         points = [p for p in points if steps[0] <= p[0] <= steps[1]]
     return points + (source.raw or [])
 
 
-def weighted(source: ChartSource, key: str) -> list[tuple[int, float, int]]:
-    """(x, sum of values, count) of the summary's buckets and of each raw point, x the iteration or time."""
-    rows = summary.weighted(source.summary, key) if source.summary else []
-    return rows + [(p[0] if key == "iter" else p[2], p[1], 1) for p in source.raw or [] if p[0] != SINGLE_VALUE_ITERATION]
+def represented(source: ChartSource) -> int:
+    """How many points the candidates stand for."""
+    if source.exact is not None:
+        return len(source.exact)
+    return (source.summary["count"] if source.summary else 0) + len(source.raw or [])

@@ -9,7 +9,7 @@ from typing import Any
 
 from regista.server.call import Call
 from regista.server.errors import ApiError
-from regista.services.events import scalars, series_pages, state
+from regista.services.events import chart_points, scalars, series_pages, state
 from regista.services.mlflow.common import find_run, run_id_of
 from regista.services.mlflow.shapes import mlflow_step, wire_value
 
@@ -99,9 +99,13 @@ def get_history_bulk_interval(call: Call, request: dict[str, Any]) -> dict[str, 
         source = series_pages.chart_sources(task_id, {metric: [variant]}, steps).get((metric, variant))
         histories[run_id] = series_pages.candidates(source, steps) if source else []  # within steps
     chosen = sampled_steps(histories.values(), max_results)
+    edges = sorted(chosen)
     metrics = []
     for run_id, history in histories.items():
-        kept = series_pages.distinct([p for p in history if p[0] in chosen])
+        # MLflow's grid, and the minimum and maximum of each interval between two of its steps, so a spike
+        # between grid steps is drawn too (at most about 3 x max_results points a run; a flat stretch adds
+        # none, its earliest point being both)
+        kept = series_pages.distinct([p for p in history if p[0] in chosen] + chart_points.between(history, edges))
         metrics.extend(_wire(key, run_id, point) for point in kept)
     return {"metrics": metrics}
 

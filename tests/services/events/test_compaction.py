@@ -4,11 +4,13 @@ twice or misses one, while passes race each other, writers, readers, resets and 
 from __future__ import annotations
 
 import math
+import struct
 import threading
 
 import pytest
+from bson.binary import Binary
 
-from regista.services.events import compaction, scalars, series_store
+from regista.services.events import compaction, overview, scalars, series_pages, series_store
 
 RAW, COMPACTED, SUMMARY, OVERVIEW = "raw", "compacted", "summary", "overview"
 pytestmark = pytest.mark.usefixtures("foreground_compactor", "chunks_at_once", "settled_at_once")
@@ -229,3 +231,30 @@ def test_compacted_chunks_stored_as_lists_still_read(api, task_id, clean_db):
     assert compaction.compact(task_id, "m", "v")  # the small list chunk is topped up, and packed
     assert clean_db["scalar_compacted"].find_one({"task": task_id, "compacted": True})["packed"] == 4
     assert [(p[0], repr(p[1])) for p in scalars.history(task_id, "m", "v")] == [(0, "nan"), (1, "1.0"), (2, "inf"), (3, "3.0")]
+
+
+def test_a_summary_of_the_first_releases_is_rebuilt_with_its_extremes(api, task_id, clean_db, monkeypatch):
+    """Summaries that kept a bucket's first point only: the next pass folds every compacted point again."""
+    monkeypatch.setattr(overview, "MAX_BUCKETS", 16)
+    monkeypatch.setattr(series_pages, "EXACT_POINTS", 100)
+    log(api, task_id, range(300), value=lambda i: 1e6 if i == 150 else float(i))
+    assert compaction.compact(task_id, "m", "v")
+    digest = clean_db["scalar_compacted"].find_one({"task": task_id, "summary": {"$exists": True}})
+    folded = overview.decode(digest["summary"], series_store.decode_value)
+    rows = folded["buckets"]
+    assert folded["stride"] > 1 and any(row[overview.HIGH][1] == 1e6 != row[overview.FIRST][1] for row in rows)
+    legacy = {
+        "stride": folded["stride"], "count": folded["count"], "last": digest["summary"]["last"], "buckets_packed": len(rows),
+        "ints": Binary(struct.pack(f"<{4 * len(rows)}q", *(v for r in rows for v in (r[0], r[2][0], r[2][2], r[1])))),
+        "floats": Binary(struct.pack(f"<{2 * len(rows)}d", *(v for r in rows for v in (r[2][1], 0.0)))),
+    }  # fmt: skip
+    clean_db["scalar_compacted"].update_one({"_id": digest["_id"]}, {"$set": {"summary": legacy}})
+    chart = api.call("events.scalar_metrics_iter_histogram", {"task": task_id, "samples": 10})["m"]["v"]
+    assert 1e6 not in chart["y"]  # read as the first releases kept it: first points only
+    log(api, task_id, [300])
+    assert compaction.compact(task_id, "m", "v")
+    rebuilt = clean_db["scalar_compacted"].find_one({"task": task_id, "summary": {"$exists": True}})["summary"]
+    assert "extremes_packed" in rebuilt and rebuilt["count"] == 301
+    chart = api.call("events.scalar_metrics_iter_histogram", {"task": task_id, "samples": 10})["m"]["v"]
+    assert 1e6 in chart["y"] and chart["x"][-1] == 300
+    assert scalars.history(task_id, "m", "v")[150][1] == 1e6 and len(scalars.history(task_id, "m", "v")) == 301

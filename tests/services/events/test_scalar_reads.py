@@ -15,18 +15,30 @@ def report(api, task, count, metric="loss", variants=("train",), value=float, st
     api.call("events.add_batch", {"batched_data": events})
 
 
-def test_buckets_average_their_points():
-    points = [(i, float(i), 0) for i in range(20)]
-    assert histogram(points, 30, "iter") == {"x": list(range(20)), "y": [float(i) for i in range(20)]}
-    assert histogram(points, 4, "iter") == {"x": [0, 5, 10, 15], "y": [2.0, 7.0, 12.0, 17.0]}
+def test_fewer_points_than_samples_are_each_x_once_averaged():
+    points = [(i, float(i), 0) for i in range(20)] + [(3, 5.0, 1)]  # x 3 twice: the mean of 3 and 5
+    assert histogram(points, 30, "iter") == {"x": list(range(20)), "y": [4.0 if i == 3 else float(i) for i in range(20)]}
     assert histogram(points, 0, "iter")["x"] == list(range(20))
+
+
+def test_sampling_draws_each_interval_s_minimum_maximum_and_last_point():
+    points = [(i, float(i), 0) for i in range(20)]
+    assert histogram(points, 12, "iter") == {"x": [0, 4, 5, 9, 10, 14, 15, 19], "y": [0.0, 4.0, 5.0, 9.0, 10.0, 14.0, 15.0, 19.0]}
+    points[7] = (7, 100.0, 0)  # a spike inside the interval 5-9
+    points[16] = (16, -50.0, 0)  # and a dip inside 15-19
+    assert histogram(points, 12, "iter") == {
+        "x": [0, 4, 5, 7, 9, 10, 14, 16, 19], "y": [0.0, 4.0, 5.0, 100.0, 9.0, 10.0, 14.0, -50.0, 19.0],
+    }  # fmt: skip
+    noisy = [(i, (-1.0) ** i * i, 0) for i in range(600)]
+    drawn = histogram(noisy, 60, "iter")
+    assert len(drawn["x"]) <= 60 and max(drawn["y"]) == 598.0 and min(drawn["y"]) == -599.0
 
 
 def test_histogram_keys_samples_and_the_single_value_left_out(api, task_id):
     report(api, task_id, 30)
     api.call("events.add", {"task": task_id, "type": "training_stats_scalar", "metric": "loss", "variant": "train", "iter": SINGLE, "value": 5})
     series = api.call("events.scalar_metrics_iter_histogram", {"task": task_id, "samples": 3})["loss"]["train"]
-    assert series == {"name": "train", "x": [0, 10, 20], "y": [4.5, 14.5, 24.5]}
+    assert series == {"name": "train", "x": [0, 29], "y": [0.0, 29.0]}  # one interval: its minimum and maximum (its last)
     by_time = api.call("events.scalar_metrics_iter_histogram", {"task": task_id, "key": "timestamp"})["loss"]["train"]
     assert by_time["x"][:2] == [1_700_000_000_000, 1_700_000_001_000]
     iso = api.call("events.scalar_metrics_iter_histogram", {"task": task_id, "key": "iso_time"})["loss"]["train"]["x"][0]

@@ -71,29 +71,35 @@ def test_a_page_token_is_bound_to_its_metric(api, run_id):
     assert forged.status_code == 400
 
 
-def long_scalar(api, run_id: str, size: int) -> list[tuple[int, float, int]]:
-    points = [(i, float(i), 1_700_000_000_000 + i) for i in range(size)]
+def long_scalar(api, run_id: str, size: int, spikes: dict[int, float] | None = None) -> list[tuple[int, float, int]]:
+    points = [(i, (spikes or {}).get(i, float(i)), 1_700_000_000_000 + i) for i in range(size)]
     for start in range(0, size, 1000):
         log(api, run_id, points[start : start + 1000])
     return points
 
 
-def test_charts_of_a_long_scalar_come_from_its_summary(api, run_id, monkeypatch):
+def test_charts_of_a_long_scalar_come_from_its_summary_and_show_every_spike(api, run_id, monkeypatch):
     monkeypatch.setattr(series_pages, "EXACT_POINTS", 1000)
-    points = long_scalar(api, run_id, 5000)
+    points = long_scalar(api, run_id, 5000, spikes={2345: 1e6, 4321: -1e6})
     assert compaction.compact(run_id, "loss", "loss")
     log(api, run_id, [(5000, 5000.0, 1_700_000_005_000)])  # one raw point after the compacted ones
+    real = {(p[0], p[1], p[2]) for p in points} | {(5000, 5000.0, 1_700_000_005_000)}
     sampled = api.call("events.scalar_metrics_iter_histogram", {"task": run_id, "samples": 100})["loss"]["loss"]
-    assert sampled["x"] == list(range(0, 5001, 51))  # intervals of ceil(5001 / 100), as exactly
-    # The mean of each interval of a linear series: off by at most the width of the summary's buckets.
-    assert all(abs(x + 25 - y) <= 2 for x, y in zip(sampled["x"][:-1], sampled["y"]))
+    assert all((x, y) in {(p[0], p[1]) for p in real} for x, y in zip(sampled["x"], sampled["y"]))
+    assert max(sampled["y"]) == 1e6 and min(sampled["y"]) == -1e6
+    assert sampled["x"][0] == 0 and sampled["x"][-1] == 5000 and len(sampled["x"]) <= 100
+    assert max(b - a for a, b in zip(sampled["x"], sampled["x"][1:])) <= math.ceil(5001 / (100 // 3))
     interval = api.client.simulate_get("/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval", headers=api.headers,
                                        params={"run_ids": run_id, "metric_key": "loss", "max_results": 50}).json["metrics"]  # fmt: skip
-    real = {(p[0], p[1], p[2]) for p in points} | {(5000, 5000.0, 1_700_000_005_000)}
     assert all((m["step"], m["value"], m["timestamp"]) in real for m in interval)
     steps = [m["step"] for m in interval]
-    assert steps[0] == 0 and steps[-1] == 5000 and 40 <= len(steps) <= 60
+    assert steps[0] == 0 and steps[-1] == 5000 and 40 <= len(steps) <= 3 * 51  # the grid, and each interval's extremes
     assert max(b - a for a, b in zip(steps, steps[1:])) <= 2 * math.ceil(5000 / 50)
+    assert 2345 in steps and 4321 in steps
+    query = '{ mlflowGetMetricHistoryBulkInterval(input: {runIds: ["%s"], metricKey: "loss", maxResults: 50}) { metrics { step value } } }'
+    graphql = api.client.simulate_post("/graphql", json={"query": query % run_id}, headers=api.headers).json
+    drawn = graphql["data"]["mlflowGetMetricHistoryBulkInterval"]["metrics"]
+    assert [int(m["step"]) for m in drawn] == steps and {"step": "2345", "value": 1e6} in drawn  # int64 as a string
 
 
 def test_a_zoomed_chart_reads_its_range_exactly(api, run_id, monkeypatch):

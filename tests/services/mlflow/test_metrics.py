@@ -47,7 +47,7 @@ def test_interval_history_samples_long_runs_and_keeps_every_runs_end(mlflow_clie
     for point in answer.json["metrics"]:
         by_run.setdefault(point["run_id"], []).append(point["step"])
     long_steps, short_steps = by_run[long_run], by_run[short_run]
-    assert long_steps == sorted(long_steps) and 40 <= len(long_steps) <= 60
+    assert long_steps == sorted(long_steps) and 40 <= len(long_steps) <= 3 * 60  # the grid and its intervals' extremes
     assert long_steps[0] == 0 and long_steps[-1] == 2997 and short_steps[-1] == 100  # every line reaches its end
     window = get(api, "get-history-bulk-interval", run_ids=[short_run], metric_key="loss", start_step=10, end_step=20).json
     assert [m["step"] for m in window["metrics"]] == list(range(10, 21))  # few points: all of them
