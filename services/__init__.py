@@ -19,6 +19,7 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     from regista.services.projects import handlers as projects
     from regista.services.queues import service as queues
     from regista.services.reports import handlers as reports
+    from regista.services.retention import handlers as retention
     from regista.services.tasks import service as tasks
     from regista.services.workers import service as workers
 
@@ -33,6 +34,7 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
         "projects": projects.HANDLERS,
         "queues": queues.HANDLERS,
         "reports": reports.HANDLERS,
+        "retention": retention.HANDLERS,
         "server": server_info.HANDLERS,
         "tasks": tasks.HANDLERS,
         "users": users.HANDLERS,
@@ -46,7 +48,9 @@ def bootstrap(config: Any) -> Any:
     stored data moved to its current layout. What bootstrap_users answers (the generated key pair, if any)."""
     from regista.services.auth.bootstrap import bootstrap_users
     from regista.services.mlflow import run_records
+    from regista.services.retention import policies
 
+    policies.configured(config)  # a mistake in retention.policies stops the start-up, named
     keys = bootstrap_users(config)
     moved = run_records.move_legacy_records()
     if moved:
@@ -64,18 +68,21 @@ def document_classes() -> list[type]:
     from regista.services.mlflow import documents as mlflow
     from regista.services.tasks.documents import Task
     from regista.services.queues import documents as queues
+    from regista.services.retention.documents import RetentionPolicy
     from regista.services.workers import documents as workers
 
     return [Company, User, Credentials, RevokedToken, LoginFailures, PendingLogin, AuditEvent, Model, Project, Task, ScalarChunk, ScalarOverview, ScalarCompacted, TaskEvent,
-            *mlflow.DOCUMENTS, *queues.DOCUMENTS, *workers.DOCUMENTS]
+            *mlflow.DOCUMENTS, *queues.DOCUMENTS, *workers.DOCUMENTS, RetentionPolicy]
 
 
 def periodic_jobs() -> list:
     """The watchdogs every server process runs (each pass safe to run in all of them at once)."""
     from regista.server.periodic import PeriodicJob
     from regista.services.auth import sso, throttle
+    from regista.services.retention import passes as retention
     from regista.services.tasks import watchdog
 
     return [PeriodicJob("non-responsive tasks", watchdog.stop_non_responsive_tasks, watchdog.interval_sec),
             PeriodicJob("old failed logins", throttle.forget_old_failures, throttle.sweep_interval_s),
-            PeriodicJob("unfinished single sign-on logins", sso.forget_old_logins, sso.sweep_interval_s)]
+            PeriodicJob("unfinished single sign-on logins", sso.forget_old_logins, sso.sweep_interval_s),
+            PeriodicJob("retention policies", retention.background_pass, retention.interval_sec)]

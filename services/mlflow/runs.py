@@ -213,6 +213,7 @@ def _set_deleted(call: Call, run_id: str, deleted: bool) -> dict[str, Any]:
     def change(task: Task) -> None:
         tags = [t for t in task.system_tags or [] if t != shapes.ARCHIVED]
         task.system_tags = tags + [shapes.ARCHIVED] if deleted else tags
+        task.last_update = utcnow()  # when it was deleted, as `regista gc --older-than` reads it
 
     _modify_run(call, run_id, change, allow_deleted=True)
     return {}

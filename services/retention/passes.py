@@ -1,0 +1,76 @@
+"""Applying retention policies: deleting each project's console lines and debug images older than its
+policy says. Run by the server's background job (every retention.interval_sec, in every process: a pass
+only deletes what is old enough, so passes running at once delete each event once), by retention.apply
+and by `regista gc`. A dry run counts instead of deleting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from regista.server.config import Config
+from regista.services.events.documents import TaskEvent
+from regista.services.models.documents import Model
+from regista.services.projects.documents import Project
+from regista.services.retention import policies
+from regista.services.tasks.documents import Task
+
+log = logging.getLogger(__name__)
+DAY_MS = 86_400_000
+BATCH = 500  # task ids a query names ($in), so that a project of 100,000 runs stays many small queries
+
+
+@dataclass
+class Report:
+    dry_run: bool = False
+    projects: int = 0
+    deleted: dict[str, int] = field(default_factory=lambda: {kind: 0 for kind in policies.KINDS})
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return {
+            "dry_run": self.dry_run, "projects": self.projects,
+            "console_events": self.deleted["console_days"], "debug_image_events": self.deleted["debug_images_days"],
+        }  # fmt: skip
+
+
+def apply(config: Config, company: str | None = None, dry_run: bool = False, now_ms: int | None = None) -> Report:
+    """Apply the policies of one company (None: every company) now."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    report = Report(dry_run=dry_run)
+    for project_id, days in policies.effective(config, company).items():
+        project = Project._get_collection().find_one({"_id": project_id}, {"company": 1})
+        if project is None or (company is not None and project.get("company") != company) or not project.get("company"):
+            continue  # gone, another company's, or public (a policy never reaches data every company reads)
+        report.projects += 1
+        owners = _owners(project["company"], project_id)
+        for kind, kept_days in days.items():
+            query = {"company": project["company"], "type": policies.KINDS[kind], "timestamp": {"$lt": now_ms - kept_days * DAY_MS}}
+            report.deleted[kind] += _delete(owners, query, dry_run)
+    return report
+
+
+def _owners(company: str, project_id: str) -> list[str]:
+    """The tasks and models of a project, whose events its policy covers."""
+    scope = {"company": company, "project": project_id}
+    return [raw["_id"] for collection in (Task, Model) for raw in collection._get_collection().find(scope, {"_id": 1})]
+
+
+def _delete(owners: list[str], query: dict, dry_run: bool) -> int:
+    events = TaskEvent._get_collection()
+    total = 0
+    for start in range(0, len(owners), BATCH):
+        scoped = {"task": {"$in": owners[start : start + BATCH]}, **query}
+        total += events.count_documents(scoped) if dry_run else events.delete_many(scoped).deleted_count
+    return total
+
+
+def background_pass(config: Config) -> int:
+    """The periodic job: every company's policies; the events deleted (logged when not zero)."""
+    report = apply(config)
+    return sum(report.deleted.values())
+
+
+def interval_sec(config: Config) -> float:
+    return float(config.get("retention.interval_sec", 0) or 0)
