@@ -17,8 +17,8 @@ DESCRIPTION = """\
 Free what is no longer wanted, in two steps:
 
 1. Apply the retention policies (retention.set, or retention.policies in the configuration): each
-   project's console lines and debug images older than its policy says are deleted. What no policy
-   names is kept.
+   project's console lines and debug images older than its policy says are deleted, and its older
+   metric points downsampled to what their summaries keep. What no policy names is kept.
 2. Purge what was deleted, as `mlflow gc` does: deleted runs (a task archived in ClearML is a deleted
    run: one data model), deleted experiments (archived projects) with every run in them, and deleted
    logged models, each with its events and the artifact files Regista keeps for it. Restoring is no
@@ -75,8 +75,8 @@ def _text(report: dict[str, Any]) -> str:
     lines = []
     if "retention" in report:
         kept = report["retention"]
-        lines.append(f"retention policies of {kept['projects']} projects: {verb} {kept['console_events']} console lines "
-                     f"and {kept['debug_image_events']} debug images")  # fmt: skip
+        lines.append(f"retention policies of {kept['projects']} projects: {verb} {kept['console_events']} console lines, "
+                     f"{kept['debug_image_events']} debug images and {kept['metric_points']} metric points (downsampled)")  # fmt: skip
     if "purged" in report:
         gone = report["purged"]
         lines.append(f"purge: {verb} {len(gone['runs'])} runs, {len(gone['experiments'])} experiments, "

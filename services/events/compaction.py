@@ -73,7 +73,7 @@ def compact(task_id: str, metric: str, variant: str) -> Pass:
     if previous is not None and previous["replaced"]:
         # What the last pass replaced and did not get to delete: gone before the next overview, which no
         # longer lists it as replaced.
-        _delete(previous["replaced"])
+        delete_documents(previous["replaced"])
     scope = {"task": task_id, "metric": metric, "variant": variant}
     moved = scalar_tail.moved_through(task_id)  # before the chunks: every entry up to it is a chunk by now
     stored = scalar_tail.entries_of(raw_chunks().find(scope))
@@ -130,17 +130,17 @@ def compact(task_id: str, metric: str, variant: str) -> Pass:
     replaced = [document for document, entries in holds.items() if entries <= covered and document not in spent]
     replacement = {
         **_identity(raws[0], epoch), "_id": key, "stamp": new_id(), "generation": (previous["generation"] if previous else 0) + 1,
-        "compacted": rows + [[c["_id"], c["first_iter"], c["last_iter"], c["packed"]] for c in written],
+        "compacted": rows + [[c["_id"], c["first_iter"], c["last_iter"], c["packed"], c["newest"]] for c in written],
         "summary": digest["_id"], "replaced": [c["_id"] for c in folded] + replaced + ([before["_id"]] if before else []),
         "created": utcnow(), "tail_seq": max([folded_seq] + [c["seq"] for c in raws if c.get("seq") is not None]),
     }  # fmt: skip
-    if not _swap(previous, replacement):
-        _delete([c["_id"] for c in written] + [digest["_id"]])
+    if not swap_overview(previous, replacement):
+        delete_documents([c["_id"] for c in written] + [digest["_id"]])
         return Pass(False)
-    if _swept(task_id, epoch):
+    if swept(task_id, epoch):
         sweep({**scope, "_epoch": epoch})
         return Pass(False)
-    _delete(replacement["replaced"])
+    delete_documents(replacement["replaced"])
     return Pass(True, unsettled)
 
 
@@ -148,7 +148,7 @@ def _identity(chunk: dict[str, Any], epoch: int) -> dict[str, Any]:
     return {"company": chunk["company"], "task": chunk["task"], "metric": chunk["metric"], "variant": chunk["variant"], "_epoch": epoch}
 
 
-def _delete(ids: list[str]) -> None:
+def delete_documents(ids: list[str]) -> None:
     """Chunks and summaries by id, raw or compacted."""
     raw_chunks().delete_many({"_id": {"$in": ids}})
     compacted().delete_many({"_id": {"$in": ids}})
@@ -164,12 +164,12 @@ def _compacted_chunks(sources: list[dict[str, Any]], epoch: int) -> list[dict[st
         piece = points[start : start + CHUNK_POINTS]
         written.append({
             **_identity(sources[0], epoch), "_id": new_id(), "compacted": True, "first_iter": piece[0][0],
-            "last_iter": piece[-1][0], **pack_points(piece), "created": created,
+            "last_iter": piece[-1][0], **pack_points(piece), "created": created, "newest": max(p[2] for p in piece),
         })  # fmt: skip
     return written
 
 
-def _swap(previous: dict[str, Any] | None, replacement: dict[str, Any]) -> bool:
+def swap_overview(previous: dict[str, Any] | None, replacement: dict[str, Any]) -> bool:
     """The overview replaced on condition it is still `previous` (inserted when there was none)."""
     if previous is None:
         try:
@@ -180,7 +180,7 @@ def _swap(previous: dict[str, Any] | None, replacement: dict[str, Any]) -> bool:
     return bool(overviews().replace_one({"_id": previous["_id"], "stamp": previous["stamp"]}, replacement).matched_count)
 
 
-def _swept(task_id: str, epoch: int) -> bool:
+def swept(task_id: str, epoch: int) -> bool:
     """Whether the task (or model) was deleted, or its scalars started over (a task reset, a model's events
     deleted), since the pass began: the sweep may have run before this pass wrote, so the pass removes
     what it wrote itself."""

@@ -40,8 +40,9 @@ from regista.services.events.documents import ScalarChunk, ScalarCompacted, Scal
 
 SINGLE_VALUE_ITERATION = -(2**31)  # the iteration clearml reports single values at: never compacted
 READ_ATTEMPTS = 8
-# A compacted chunk as its overview lists it: [id, first iteration, last iteration, points].
-ROW_ID, ROW_FIRST, ROW_LAST, ROW_COUNT = range(4)
+# A compacted chunk as its overview lists it: [id, first iteration, last iteration, points], then (rows
+# written since retention) its newest timestamp and, once downsampled (downsampling), the stride it kept.
+ROW_ID, ROW_FIRST, ROW_LAST, ROW_COUNT, ROW_NEWEST, ROW_KEPT_STRIDE = range(6)
 SeriesKey = tuple[str, str]  # (metric, variant)
 T = TypeVar("T")
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}

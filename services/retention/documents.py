@@ -8,7 +8,8 @@ from regista.services.common.documents import RevisionedDocument
 
 
 class RetentionPolicy(RevisionedDocument):
-    """A project's policy: each kind of event named with a number of days is deleted once older."""
+    """A project's policy: each kind of data named with a number of days is deleted (metric points:
+    downsampled) once older."""
 
     meta = {"collection": "retention_policies", "strict": False, "indexes": ["company"]}
 
@@ -16,5 +17,6 @@ class RetentionPolicy(RevisionedDocument):
     company = StringField(required=True)
     console_days = IntField(min_value=1)
     debug_images_days = IntField(min_value=1)
+    metric_points_days = IntField(min_value=1)
     updated = DateTimeField()
     updated_by = StringField()

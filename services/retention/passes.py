@@ -1,5 +1,5 @@
 """Applying retention policies: deleting each project's console lines and debug images older than its
-policy says. Run by the server's background job (every retention.interval_sec, in every process: a pass
+policy says, and downsampling its older metric points to what their summaries keep. Run by the server's background job (every retention.interval_sec, in every process: a pass
 only deletes what is old enough, so passes running at once delete each event once), by retention.apply
 and by `regista gc`. A dry run counts instead of deleting.
 """
@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass, field
 
 from regista.server.config import Config
+from regista.services.events import downsampling
 from regista.services.events.documents import TaskEvent
+from regista.services.events.series_store import overviews
 from regista.services.models.documents import Model
 from regista.services.projects.documents import Project
 from regista.services.retention import policies
@@ -32,6 +34,7 @@ class Report:
         return {
             "dry_run": self.dry_run, "projects": self.projects,
             "console_events": self.deleted["console_days"], "debug_image_events": self.deleted["debug_images_days"],
+            "metric_points": self.deleted[policies.METRIC_POINTS],
         }  # fmt: skip
 
 
@@ -46,7 +49,11 @@ def apply(config: Config, company: str | None = None, dry_run: bool = False, now
         report.projects += 1
         owners = _owners(project["company"], project_id)
         for kind, kept_days in days.items():
-            query = {"company": project["company"], "type": policies.KINDS[kind], "timestamp": {"$lt": now_ms - kept_days * DAY_MS}}
+            cutoff = now_ms - kept_days * DAY_MS
+            if kind == policies.METRIC_POINTS:
+                report.deleted[kind] += _downsample(owners, cutoff, dry_run)
+                continue
+            query = {"company": project["company"], "type": policies.EVENTS[kind], "timestamp": {"$lt": cutoff}}
             report.deleted[kind] += _delete(owners, query, dry_run)
     return report
 
@@ -64,6 +71,15 @@ def _delete(owners: list[str], query: dict, dry_run: bool) -> int:
         scoped = {"task": {"$in": owners[start : start + BATCH]}, **query}
         total += events.count_documents(scoped) if dry_run else events.delete_many(scoped).deleted_count
     return total
+
+
+def _downsample(owners: list[str], cutoff: int, dry_run: bool) -> int:
+    """Metric points older than `cutoff` removed (compacted ones: a scalar's raw points are young)."""
+    removed = 0
+    for start in range(0, len(owners), BATCH):
+        for found in overviews().find({"task": {"$in": owners[start : start + BATCH]}}, {"task": 1, "metric": 1, "variant": 1}):
+            removed += downsampling.downsample(found["task"], found["metric"], found["variant"], cutoff, dry_run)
+    return removed
 
 
 def background_pass(config: Config) -> int:

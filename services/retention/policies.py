@@ -1,6 +1,7 @@
 """Which retention policies hold: those set over the API and those of the configuration.
 
-A policy names a project (an MLflow experiment) and, per kind of event, how many days it is kept. A
+A policy names a project (an MLflow experiment) and, per kind of data, how many days it is kept whole:
+console lines and debug images older than that are deleted, metric points downsampled. A
 configuration policy (`retention.policies`) wins over an API one for the kinds it names, so an operator's
 limit can't be lifted by a company's admin; what no policy names is kept for ever.
 """
@@ -16,7 +17,9 @@ from regista.server.config import Config, ConfigError
 from regista.server.errors import ApiError
 from regista.services.retention.documents import RetentionPolicy
 
-KINDS = {"console_days": "log", "debug_images_days": "training_debug_image"}  # policy field: event type
+EVENTS = {"console_days": "log", "debug_images_days": "training_debug_image"}  # policy field: event type
+METRIC_POINTS = "metric_points_days"  # older metric points downsampled to their summary (downsampling)
+KINDS = (*EVENTS, METRIC_POINTS)
 MAX_DAYS = 36500
 
 

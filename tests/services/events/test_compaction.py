@@ -79,17 +79,17 @@ def test_single_values_are_left_alone(api, task_id, clean_db):
 
 def test_a_reset_during_a_pass_leaves_nothing_of_the_old_epoch(api, task_id, clean_db, monkeypatch):
     log(api, task_id, range(10))
-    real_swept = compaction._swept
+    real_swept = compaction.swept
 
     def reset_meanwhile(task, epoch):  # the reset lands after the pass read, before it checks
         api.call("tasks.reset", {"task": task_id})
         return real_swept(task, epoch)
 
-    monkeypatch.setattr(compaction, "_swept", reset_meanwhile)
+    monkeypatch.setattr(compaction, "swept", reset_meanwhile)
     assert not compaction.compact(task_id, "m", "v")
     assert levels(clean_db, task_id) == []
     log(api, task_id, range(3))
-    monkeypatch.setattr(compaction, "_swept", real_swept)
+    monkeypatch.setattr(compaction, "swept", real_swept)
     assert compaction.compact(task_id, "m", "v")
     assert [p[0] for p in scalars.history(task_id, "m", "v")] == [0, 1, 2]
 
@@ -99,18 +99,18 @@ def test_a_model_s_events_deleted_during_a_pass_stay_deleted(api, create_model, 
     events = [{"task": model, "type": "training_stats_scalar", "metric": "m", "variant": "v", "iter": i, "value": float(i),
                "model_event": True} for i in range(10)]  # fmt: skip
     api.call("events.add_batch", {"batched_data": events}, version="2.22")
-    real_swept = compaction._swept
+    real_swept = compaction.swept
 
     def deleted_meanwhile(owner, epoch):  # the delete lands after the pass read, before it checks
         api.call("events.delete_for_model", {"model": model}, version="2.22")
         return real_swept(owner, epoch)
 
-    monkeypatch.setattr(compaction, "_swept", deleted_meanwhile)
+    monkeypatch.setattr(compaction, "swept", deleted_meanwhile)
     assert not compaction.compact(model, "m", "v")
     assert levels(clean_db, model) == []
     histogram = api.call("events.scalar_metrics_iter_histogram", {"task": model, "model_events": True}, version="2.22")
     assert histogram == {}
-    monkeypatch.setattr(compaction, "_swept", real_swept)
+    monkeypatch.setattr(compaction, "swept", real_swept)
     api.call("events.add_batch", {"batched_data": events[:3]}, version="2.22")  # the next epoch's points compact
     assert compaction.compact(model, "m", "v")
     histogram = api.call("events.scalar_metrics_iter_histogram", {"task": model, "model_events": True}, version="2.22")
