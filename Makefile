@@ -71,7 +71,8 @@ $(MLFLOW_VENV)/bin/mlflow:
 bench: $(STAMP) wrk $(if $(QUICK),,$(MLFLOW_VENV)/bin/mlflow)
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick --mlflow-server '')
 
-# make bench-scale: runs/search at 10,000 and 100,000 runs, against mlflow server at 10,000 (bench/scale.py,
+# make bench-scale: runs/search at 10,000 and 100,000 runs, the ClearML listing at 100,000 tasks, ingest,
+# bytes a point and the retention pass, against mlflow server where it has the same (bench/scale.py,
 # writes bench/results/scale.json; about 20 minutes).
 bench-scale: $(STAMP) $(MLFLOW_VENV)/bin/mlflow
 	$(BIN)/python -m bench.scale

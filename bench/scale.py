@@ -1,14 +1,19 @@
 """The scale benchmark: `python -m bench.scale [--sizes 10000 100000] [--out DIR]` (or `make bench-scale`).
 
-Writes DIR/scale.json, `{"figures": {...}, "not_measured": {...}}`. Measured now (issue 30's first figures):
+Writes DIR/scale.json, `{"figures": {...}, "not_measured": {...}}`, from one served Regista:
 
 - mlflow_runs_search_p50_ms: {size: ms}, one experiment of that many runs, runs/search with a param filter
-  ordered by a metric, 100 a page (bench/runs_scale.py), each size seeded into one served Regista;
+  ordered by a metric, 100 a page (bench/runs_scale.py);
 - mlflow_runs_search_vs_mlflow: the same query on the smallest size, `mlflow server` (one worker, SQLite,
   the runs written by MLflow's own store) against Regista, rounds alternating between them: their median
-  over ours.
+  over ours;
+- clearml_tasks_get_all_ex_p50_ms: {size: ms}, the ClearML UI's listing of a project of that many tasks
+  (bench/clearml_scale.py);
+- ingest_points_per_s (and _vs_mlflow), bytes_per_point (and _vs_mlflow), gc_points_deleted_per_s and
+  gc_purge_s: the metric store under 16 writers, on disk, in the retention pass and in `regista gc`
+  (bench/store_scale.py).
 
-The other figures of the issue are listed under "not_measured" with what they need.
+The figures that need what is not built yet are listed under "not_measured".
 """
 
 from __future__ import annotations
@@ -19,28 +24,32 @@ import statistics
 import subprocess
 import tempfile
 from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pymongo
 import requests
 
-from bench import processes, runs_scale
+from bench import clearml_scale, processes, runs_scale, store_scale
 from bench.run import MLFLOW_SERVER
 
 NOT_MEASURED = {
-    "clearml_tasks_get_all_ex_p50_ms": "not built yet: the ClearML listing at 100,000 tasks",
     "ui_experiment_page_calls_s": "not built yet: the MLflow UI's calls on an experiment of 10,000 runs, replayed",
-    "ingest_points_per_s": "not built yet: 16 concurrent MLflow clients logging batches for a minute",
-    "ingest_points_per_s_vs_mlflow": "not built yet",
-    "bytes_per_point": "not built yet: disk per stored point after compaction",
-    "bytes_per_point_vs_mlflow": "not built yet",
     "mlflow_traces_search_p50_ms": "needs the GenAI traces (issue 28)",
-    "gc_points_deleted_per_s": "needs retention and `regista gc`",
 }
 
 
-def run(sizes: list[int], out_dir: Path, mlflow_server: Path | None, log: Any = print) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Sizes:
+    runs: list[int]  # runs of the experiments searched
+    tasks: int  # tasks of the project listed
+    points: int  # metric points of the run stored, downsampled and purged
+    ingest_s: float  # seconds the 16 writers log for
+    mlflow_points: int  # points logged into mlflow server to weigh its bytes a point
+
+
+def run(sizes: Sizes, out_dir: Path, mlflow_server: Path | None, log: Any = print) -> dict[str, Any]:
     figures: dict[str, Any] = {"mlflow_runs_search_p50_ms": {}}
     with tempfile.TemporaryDirectory(prefix="regista-scale-") as scratch:
         work = Path(scratch)
@@ -48,7 +57,7 @@ def run(sizes: list[int], out_dir: Path, mlflow_server: Path | None, log: Any = 
             database = pymongo.MongoClient(server.db_uri).get_default_database()
             user = requests.post(f"{server.url}/api/users.get_current_user", headers=server.auth, timeout=10).json()["data"]["user"]
             experiments = {}
-            for size in sizes:
+            for size in sizes.runs:
                 experiment = _experiment(server, f"scale {size}")
                 log(f"seeding {size:,} runs into Regista")
                 runs_scale.seed_runs(database, server.company_id, user["id"], experiment, size)
@@ -57,8 +66,11 @@ def run(sizes: list[int], out_dir: Path, mlflow_server: Path | None, log: Any = 
                 _check_answer(answer)
                 figures["mlflow_runs_search_p50_ms"][str(size)] = p50
                 log(f"  runs/search p50 {p50} ms")
+            figures.update(_clearml_listing(server, database, user["id"], sizes.tasks, log))
+            figures.update(_store(server, database, sizes, log))
             if mlflow_server is not None:
-                figures.update(_against_mlflow(server, experiments[min(sizes)], min(sizes), mlflow_server, work, log))
+                smallest = min(sizes.runs)
+                figures.update(_against_mlflow(server, experiments[smallest], smallest, sizes, figures, mlflow_server, work, log))
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "figures": figures, "not_measured": NOT_MEASURED}
     (out_dir / "scale.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -80,7 +92,41 @@ def _check_answer(answer: dict[str, Any]) -> None:
         raise RuntimeError(f"runs/search answered {len(runs)} runs, learning rates {lrs}, losses in order: {losses == sorted(losses)}")
 
 
-def _against_mlflow(server: Any, experiment: str, size: int, mlflow: Path, work: Path, log: Any) -> dict[str, Any]:
+def _clearml_listing(server: Any, database: Any, user: str, size: int, log: Any) -> dict[str, Any]:
+    project = requests.post(f"{server.url}/api/projects.create", json={"name": f"listing {size}", "description": ""},
+                            headers=server.auth, timeout=30).json()["data"]["id"]  # fmt: skip
+    log(f"seeding {size:,} ClearML tasks into Regista")
+    clearml_scale.seed_tasks(database, server.company_id, user, project, size)
+    p50, answer = clearml_scale.listing_p50_ms(server.url, server.auth, project)
+    clearml_scale.check_listing(answer)
+    log(f"  tasks.get_all_ex p50 {p50} ms")
+    return {"clearml_tasks_get_all_ex_p50_ms": {str(size): p50}}
+
+
+def _store(server: Any, database: Any, sizes: Sizes, log: Any) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    log(f"16 writers logging batches into Regista for {sizes.ingest_s:g} s")
+    figures["ingest_points_per_s"] = round(store_scale.ingest(server.url, server.auth, sizes.ingest_s))
+    log(f"  {figures['ingest_points_per_s']:,} points/s")
+    stored = server.data_dir / "db" / "regista.db"
+    before = store_scale.sqlite_bytes(stored)
+    log(f"logging {sizes.points:,} points dated 100 days ago, then waiting for their compaction")
+    runs, run_id = store_scale.log_old_points(server.url, server.auth, sizes.points)
+    store_scale.wait_compacted(database, run_id, sizes.points)
+    figures["bytes_per_point"] = round((store_scale.sqlite_bytes(stored) - before) / sizes.points, 1)
+    log(f"  {figures['bytes_per_point']} bytes a point")
+    removed, seconds = store_scale.retention_pass(server.url, server.auth, runs.experiment)
+    if removed < sizes.points // 2:
+        raise RuntimeError(f"the retention pass removed {removed} of {sizes.points} points dated 100 days ago")
+    figures["gc_points_deleted_per_s"] = round(removed / seconds)
+    log(f"  retention downsampled {removed:,} points in {seconds:.2f} s")
+    figures["gc_purge_s"] = round(store_scale.purge(runs, run_id, server.db_uri), 2)
+    log(f"  regista gc purged the run in {figures['gc_purge_s']} s")
+    return figures
+
+
+def _against_mlflow(server: Any, experiment: str, size: int, sizes: Sizes, ours_figures: dict[str, Any], mlflow: Path, work: Path,
+                    log: Any) -> dict[str, Any]:  # fmt: skip
     folder = work / "mlflow"
     folder.mkdir()
     log(f"seeding {size:,} runs into MLflow's SQLite store (its own store, in process)")
@@ -96,18 +142,33 @@ def _against_mlflow(server: Any, experiment: str, size: int, mlflow: Path, work:
             p50, answer = runs_scale.search_p50_ms(baseline.url, {}, theirs_experiment, rounds=5)
             _check_answer(answer)
             theirs.append(p50)
+        log(f"16 writers logging batches into mlflow server for {sizes.ingest_s:g} s")
+        their_ingest = store_scale.ingest(baseline.url, {}, sizes.ingest_s)
+        before = store_scale.sqlite_bytes(folder / "mlflow.db")
+        log(f"logging {sizes.mlflow_points:,} points into mlflow server")
+        store_scale.log_old_points(baseline.url, {}, sizes.mlflow_points)
+        their_bytes = (store_scale.sqlite_bytes(folder / "mlflow.db") - before) / sizes.mlflow_points
     return {"mlflow_server_runs_search_p50_ms": {str(size): statistics.median(theirs)},
-            "mlflow_runs_search_vs_mlflow": round(statistics.median(theirs) / statistics.median(ours), 2)}  # fmt: skip
+            "mlflow_runs_search_vs_mlflow": round(statistics.median(theirs) / statistics.median(ours), 2),
+            "mlflow_server_ingest_points_per_s": round(their_ingest),
+            "ingest_points_per_s_vs_mlflow": round(ours_figures["ingest_points_per_s"] / their_ingest, 2),
+            "mlflow_server_bytes_per_point": round(their_bytes, 1),
+            "bytes_per_point_vs_mlflow": round(their_bytes / ours_figures["bytes_per_point"], 2)}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="runs in the experiments measured")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="runs in the experiments searched")
+    parser.add_argument("--tasks", type=int, default=100_000, help="tasks in the project listed")
+    parser.add_argument("--points", type=int, default=1_000_000, help="metric points stored, downsampled and purged")
+    parser.add_argument("--ingest-seconds", type=float, default=60, help="seconds the 16 writers log for, on each server")
+    parser.add_argument("--mlflow-points", type=int, default=200_000, help="points logged into mlflow server to weigh them")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results", help="results folder")
     parser.add_argument("--mlflow-server", type=Path, default=MLFLOW_SERVER if MLFLOW_SERVER.exists() else None,
                         help="the `mlflow` command of a full MLflow install (default: bench/.mlflow-venv, made by `make bench-scale`)")  # fmt: skip
     args = parser.parse_args()
-    figures = run(sorted(args.sizes), args.out, args.mlflow_server)
+    sizes = Sizes(sorted(args.sizes), args.tasks, args.points, args.ingest_seconds, args.mlflow_points)
+    figures = run(sizes, args.out, args.mlflow_server)
     print(json.dumps(figures, indent=2))
 
 

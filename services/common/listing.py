@@ -68,7 +68,10 @@ def plan_listing(request: dict[str, Any], spec: ListingSpec, scope: dict[str, An
         if key in filters:  # the structured form replaces the plain one
             clauses.append(list_filter_query(stored_name(key), filters[key]))
         elif request.get(key):
-            clauses.append(list_field_query(stored_name(key), request[key]))
+            clause = list_field_query(stored_name(key), request[key])
+            if key in spec.list_fields and clause is not None:
+                clause = _single_value_as_equality(clause)
+            clauses.append(clause)
     for key in spec.pattern_fields:
         if request.get(key) is not None:
             clauses.append({key: {"$regex": checked_regex(request[key], key)}})
@@ -110,6 +113,16 @@ def plan_listing(request: dict[str, Any], spec: ListingSpec, scope: dict[str, An
         excludes=excludes + [f for f in spec.hidden_fields if f not in {i.split(".")[0] for i in includes}],
         natural_order=any(name.startswith(spec.natural_order_prefixes) for name, _ in sort[:1]) if spec.natural_order_prefixes else False,
     )
+
+
+def _single_value_as_equality(clause: dict[str, Any]) -> dict[str, Any]:
+    """`{project: {$in: [p]}}` as `{project: p}` (the fields of list_fields hold one value, not a list): the
+    embedded database uses an index for an equality, never for `$in`, and the web UI lists one project."""
+    if len(clause) == 1:
+        (field_name, condition), = clause.items()
+        if isinstance(condition, dict) and list(condition) == ["$in"] and len(condition["$in"]) == 1:
+            return {field_name: condition["$in"][0]}
+    return clause
 
 
 def run_listing(document_class: type[Document], listing: Listing) -> list[dict[str, Any]]:

@@ -16,7 +16,9 @@ class ScalarChunk(RevisionedDocument):
     series_store. Reads gather a scalar's chunks through the (task, metric, variant) index.
     """
 
-    meta = {"collection": "scalar_chunks", "strict": False, "indexes": [("task", "metric", "variant", "first_iter")]}
+    # "task" alone: the embedded database uses an index only for an equality on a field indexed alone
+    # (a compound index's first field is not enough), and every read of a task's scalars starts there.
+    meta = {"collection": "scalar_chunks", "strict": False, "indexes": ["task", ("task", "metric", "variant", "first_iter")]}
 
     id = StringField(primary_key=True)
     company = StringField(required=True)
@@ -38,7 +40,7 @@ class ScalarChunk(RevisionedDocument):
 class _CompactedScalar(RevisionedDocument):
     """What compaction writes for a scalar (series_store): addressed by id, swept by task and epoch."""
 
-    meta = {"abstract": True, "strict": False, "indexes": [("task", "metric", "variant")]}
+    meta = {"abstract": True, "strict": False, "indexes": ["task", ("task", "metric", "variant")]}
 
     id = StringField(primary_key=True)
     company = StringField(required=True)
@@ -77,7 +79,7 @@ class TaskEvent(RevisionedDocument):
     meta = {
         "collection": "task_events",
         "strict": False,
-        "indexes": [("task", "type", "timestamp"), ("task", "type", "metric", "variant", "iter")],
+        "indexes": ["task", ("task", "type", "timestamp"), ("task", "type", "metric", "variant", "iter")],
     }
 
     id = StringField(primary_key=True)

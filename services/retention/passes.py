@@ -21,7 +21,6 @@ from regista.services.tasks.documents import Task
 
 log = logging.getLogger(__name__)
 DAY_MS = 86_400_000
-BATCH = 500  # task ids a query names ($in), so that a project of 100,000 runs stays many small queries
 
 
 @dataclass
@@ -65,10 +64,12 @@ def _owners(company: str, project_id: str) -> list[str]:
 
 
 def _delete(owners: list[str], query: dict, dry_run: bool) -> int:
+    """One query an owner, by equality: the embedded database serves `task` equal to one id from its
+    index, and `task $in [...]` by reading every event of every task (tests/services/test_query_plans.py)."""
     events = TaskEvent._get_collection()
     total = 0
-    for start in range(0, len(owners), BATCH):
-        scoped = {"task": {"$in": owners[start : start + BATCH]}, **query}
+    for owner in owners:
+        scoped = {"task": owner, **query}
         total += events.count_documents(scoped) if dry_run else events.delete_many(scoped).deleted_count
     return total
 
@@ -76,9 +77,9 @@ def _delete(owners: list[str], query: dict, dry_run: bool) -> int:
 def _downsample(owners: list[str], cutoff: int, dry_run: bool) -> int:
     """Metric points older than `cutoff` removed (compacted ones: a scalar's raw points are young)."""
     removed = 0
-    for start in range(0, len(owners), BATCH):
-        for found in overviews().find({"task": {"$in": owners[start : start + BATCH]}}, {"task": 1, "metric": 1, "variant": 1}):
-            removed += downsampling.downsample(found["task"], found["metric"], found["variant"], cutoff, dry_run)
+    for owner in owners:
+        for found in overviews().find({"task": owner}, {"metric": 1, "variant": 1}):
+            removed += downsampling.downsample(owner, found["metric"], found["variant"], cutoff, dry_run)
     return removed
 
 

@@ -12,10 +12,11 @@ def test_clauses_on_different_fields_stay_flat():
     listing = plan_listing({"project": ["p"], "tags": ["a", "-b"], "name": "^x"}, SPEC, SCOPE, 500)
     assert listing.filter == {
         "company": {"$in": ["c", ""]},
-        "project": {"$in": ["p"]},
+        "project": "p",  # one value: an equality, which an index serves on the embedded database
         "name": {"$regex": "^x"},
-        "tags": {"$in": ["a"], "$nin": ["b"]},
+        "tags": {"$in": ["a"], "$nin": ["b"]},  # a list field: $in keeps its meaning (holds any of them)
     }
+    assert plan_listing({"project": ["p", "q"]}, SPEC, SCOPE, 500).filter["project"] == {"$in": ["p", "q"]}
 
 
 def test_colliding_clauses_go_to_and():
