@@ -18,6 +18,8 @@ from typing import Any
 
 import requests
 
+from bench.runs_scale import insert_in_batches
+
 STATUSES = ("completed", "failed", "stopped", "in_progress", "created", "published")
 TAGS = ("vision", "nlp", "audio", "baseline", "sweep")
 LISTING = {
@@ -25,21 +27,14 @@ LISTING = {
     "order_by": ["-last_update"], "page": 0, "page_size": 50,
     "only_fields": ["name", "status", "tags", "system_tags", "type", "user.name", "started", "last_update", "last_iteration", "project.name"],
 }  # fmt: skip
-BATCH = 5000
 
 
 def seed_tasks(database: Any, company: str, user: str, project: str, count: int, seed: int = 11) -> None:
     """`count` tasks in `project`: statuses and tags in turn, a twentieth archived, updated over a year."""
     rng = random.Random(f"{seed}:{project}")
     start = datetime(2026, 1, 1)
-    batch = []
-    for index in range(count):
-        batch.append(_task(company, user, project, index, start + timedelta(minutes=5 * index), rng))
-        if len(batch) == BATCH:
-            database["tasks"].insert_many(batch, ordered=False)
-            batch = []
-    if batch:
-        database["tasks"].insert_many(batch, ordered=False)
+    tasks = (_task(company, user, project, i, start + timedelta(minutes=5 * i), rng) for i in range(count))
+    insert_in_batches(database["tasks"], tasks)
 
 
 def _task(company: str, user: str, project: str, index: int, created: datetime, rng: random.Random) -> dict[str, Any]:

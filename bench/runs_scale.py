@@ -13,6 +13,7 @@ import statistics
 import time
 import uuid
 from datetime import datetime, timedelta
+from collections.abc import Iterable
 from typing import Any
 
 import requests
@@ -29,14 +30,19 @@ def seed_runs(database: Any, company: str, user: str, experiment: str, count: in
     """`count` finished runs in `experiment` (a project), a tenth of them with each learning rate."""
     rng = random.Random(f"{seed}:{experiment}")  # ids of its own in each experiment
     start = datetime(2026, 1, 1)
+    insert_in_batches(database["tasks"], (_run(company, user, experiment, i, start + timedelta(seconds=i), rng) for i in range(count)))
+
+
+def insert_in_batches(collection: Any, documents: Iterable[dict[str, Any]]) -> None:
+    """Insert `documents` BATCH at a time (a generator's documents are made as they are inserted)."""
     batch = []
-    for index in range(count):
-        batch.append(_run(company, user, experiment, index, start + timedelta(seconds=index), rng))
+    for document in documents:
+        batch.append(document)
         if len(batch) == BATCH:
-            database["tasks"].insert_many(batch, ordered=False)
+            collection.insert_many(batch, ordered=False)
             batch = []
     if batch:
-        database["tasks"].insert_many(batch, ordered=False)
+        collection.insert_many(batch, ordered=False)
 
 
 def _run(company: str, user: str, experiment: str, index: int, created: datetime, rng: random.Random) -> dict[str, Any]:

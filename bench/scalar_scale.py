@@ -55,17 +55,7 @@ class ScalarRuns:
             self._post("runs/log-metric", {"run_id": run_id, "key": "loss", "value": 1.0 / (step + 1), "timestamp": now + step, "step": step})
 
     def full_history(self, run_id: str) -> int:
-        """Every point of the run's metric, page by page, as the MLflow client reads it; how many."""
-        count, token = 0, None
-        while True:
-            params = {"run_id": run_id, "metric_key": "loss", "max_results": PAGE, **({"page_token": token} if token else {})}
-            response = self.session.get(f"{self.url}/api/2.0/mlflow/metrics/get-history", params=params, timeout=600)
-            response.raise_for_status()
-            page = response.json()
-            count += len(page.get("metrics", []))
-            token = page.get("next_page_token")
-            if not token:
-                return count
+        return history_count(self.session, self.url, run_id)
 
     def sampled(self, run_id: str) -> list[float]:
         """The values the MLflow UI's chart of the run draws."""
@@ -79,6 +69,20 @@ class ScalarRuns:
         response = self.session.post(f"{self.url}/api/{endpoint}", json=body, timeout=600)
         response.raise_for_status()
         return response.json()["data"]
+
+
+def history_count(session: requests.Session, url: str, run_id: str) -> int:
+    """Every point of the run's metric `loss`, page by page, as the MLflow client reads it; how many."""
+    count, token = 0, None
+    while True:
+        params = {"run_id": run_id, "metric_key": "loss", "max_results": PAGE, **({"page_token": token} if token else {})}
+        response = session.get(f"{url}/api/2.0/mlflow/metrics/get-history", params=params, timeout=600)
+        response.raise_for_status()
+        page = response.json()
+        count += len(page.get("metrics", []))
+        token = page.get("next_page_token")
+        if not token:
+            return count
 
 
 def _median_s(read: Callable[[], Any], repeats: int) -> float:

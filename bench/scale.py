@@ -7,6 +7,8 @@ Writes DIR/scale.json, `{"figures": {...}, "not_measured": {...}}`, from one ser
 - mlflow_runs_search_vs_mlflow: the same query on the smallest size, `mlflow server` (one worker, SQLite,
   the runs written by MLflow's own store) against Regista, rounds alternating between them: their median
   over ours;
+- ui_experiment_page_calls_s: {size: s}, the calls the MLflow UI makes to open the smallest experiment,
+  replayed one after the other (bench/ui_scale.py);
 - clearml_tasks_get_all_ex_p50_ms: {size: ms}, the ClearML UI's listing of a project of that many tasks
   (bench/clearml_scale.py);
 - ingest_points_per_s (and _vs_mlflow), bytes_per_point (and _vs_mlflow), gc_points_deleted_per_s and
@@ -31,13 +33,10 @@ from typing import Any
 import pymongo
 import requests
 
-from bench import clearml_scale, processes, runs_scale, store_scale
+from bench import clearml_scale, processes, runs_scale, store_scale, ui_scale
 from bench.run import MLFLOW_SERVER
 
-NOT_MEASURED = {
-    "ui_experiment_page_calls_s": "not built yet: the MLflow UI's calls on an experiment of 10,000 runs, replayed",
-    "mlflow_traces_search_p50_ms": "needs the GenAI traces (issue 28)",
-}
+NOT_MEASURED = {"mlflow_traces_search_p50_ms": "needs the GenAI traces (issue 28)"}
 
 
 @dataclass(frozen=True)
@@ -66,10 +65,14 @@ def run(sizes: Sizes, out_dir: Path, mlflow_server: Path | None, log: Any = prin
                 _check_answer(answer)
                 figures["mlflow_runs_search_p50_ms"][str(size)] = p50
                 log(f"  runs/search p50 {p50} ms")
+            smallest = min(sizes.runs)
+            seconds, answers = ui_scale.page_s(server.url, server.auth, experiments[smallest])
+            ui_scale.check_page(answers)
+            figures["ui_experiment_page_calls_s"] = {str(smallest): seconds}
+            log(f"  the MLflow UI's experiment page calls at {smallest:,} runs: {seconds} s")
             figures.update(_clearml_listing(server, database, user["id"], sizes.tasks, log))
             figures.update(_store(server, database, sizes, log))
             if mlflow_server is not None:
-                smallest = min(sizes.runs)
                 figures.update(_against_mlflow(server, experiments[smallest], smallest, sizes, figures, mlflow_server, work, log))
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "figures": figures, "not_measured": NOT_MEASURED}

@@ -25,6 +25,8 @@ from typing import Any
 
 import requests
 
+from bench.scalar_scale import history_count
+
 BATCH = 1000
 DAY_MS = 86_400_000
 
@@ -58,16 +60,7 @@ class Runs:
         self.post(session, "runs/log-batch", {"run_id": run_id, "metrics": metrics})
 
     def count(self, run_id: str) -> int:
-        count, token = 0, None
-        while True:
-            params = {"run_id": run_id, "metric_key": "loss", "max_results": 25000, **({"page_token": token} if token else {})}
-            answer = self.session.get(f"{self.url}/api/2.0/mlflow/metrics/get-history", params=params, timeout=600)
-            answer.raise_for_status()
-            page = answer.json()
-            count += len(page.get("metrics", []))
-            token = page.get("next_page_token")
-            if not token:
-                return count
+        return history_count(self.session, self.url, run_id)
 
 
 def ingest(url: str, headers: dict[str, str], seconds: float, writers: int = 16) -> float:

@@ -93,7 +93,11 @@ def search_datasets(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     summaries: dict[tuple, dict[str, Any]] = {}
     for experiment_id in experiment_ids:
         project = find_experiment(call, experiment_id)["_id"]
-        for task in Task._get_collection().find({"company": call.company, "project": project}, {run_records.FIELD: 1}):
+        # Only the runs that logged inputs: reading every run of a large experiment for them took 1.2 s at
+        # 10,000 runs (the MLflow UI asks on every experiment page). ("dataset_inputs.0" would say "not
+        # empty" on MongoDB, but the embedded database reads ".0" as a key: empty lists are skipped below.)
+        held = {"company": call.company, "project": project, f"{run_records.FIELD}.dataset_inputs": {"$exists": True}}
+        for task in Task._get_collection().find(held, {run_records.FIELD: 1}):
             for item in (task.get(run_records.FIELD) or {}).get("dataset_inputs") or []:
                 context = next((t.get("value") for t in item.get("tags", []) if t.get("key") == CONTEXT_TAG), None)
                 summary = {"experiment_id": experiment_id, "name": item["dataset"]["name"], "digest": item["dataset"]["digest"]}
