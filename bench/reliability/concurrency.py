@@ -83,7 +83,6 @@ class Campaign:
         self.server, self.clients, self.log = servers[0], clients, log
         self.nodes = itertools.cycle(servers)
         self.sessions = [requests.Session() for _ in range(clients)]
-        self.own = requests.Session()  # set-up and read-back calls, not counted as load
         self.lock = threading.Lock()
         self.tally: Counter[str] = Counter()
         self.problems: list[str] = []
@@ -133,14 +132,18 @@ class Campaign:
         return answer
 
     def setup(self, endpoint: str, body: Any) -> dict[str, Any]:
-        answer = self.call(self.own, endpoint, body, counted=False)
+        # A session of its own (see together()): set-up and read-back calls come after pauses longer than
+        # the server's keep-alive, and a POST sent as the server closes an idle connection gets no answer.
+        with requests.Session() as session:
+            answer = self.call(session, endpoint, body, counted=False)
         if answer.status != 200:
             raise SetupFailed(f"{endpoint} refused during set-up or read-back: {answer.status} {answer.code} {answer.data}")
         return answer.data
 
     def gone(self, kind: str, object_id: str) -> list[str]:
         """Nothing when the model or task no longer exists, else what is wrong."""
-        answer = self.call(self.own, f"{kind}s.get_by_id", {kind: object_id}, counted=False)
+        with requests.Session() as session:  # as setup()
+            answer = self.call(session, f"{kind}s.get_by_id", {kind: object_id}, counted=False)
         return [] if answer.code == MISSING[kind] else [f"the {kind} is still there after its delete ({answer.code or 'read'})"]
 
     def together(self, calls: list[Callable[[requests.Session], Answer]]) -> list[Answer]:
