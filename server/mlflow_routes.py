@@ -14,6 +14,7 @@ from regista.server.dispatch import Handler
 from regista.server.mlflow_dispatch import PREFIX, RESOURCE_ROUTES, MlflowDispatcher, MlflowNotFound, MlflowResource, MlflowServerInfo
 from regista.server.parts import FileStore
 from regista.server.schema.compiled import CompiledSchema
+from regista.server import trace_routes
 
 
 def add_mlflow_routes(
@@ -23,6 +24,10 @@ def add_mlflow_routes(
     app.add_route(PREFIX + "/{group}/{action}", dispatcher)
     for path, methods in RESOURCE_ROUTES.items():
         app.add_route(PREFIX + path, MlflowResource(dispatcher, methods))
+    for path, methods in trace_routes.ROUTES.items():
+        app.add_route(path, MlflowResource(dispatcher, methods))
+    app.add_route(trace_routes.OTLP_PATH, trace_routes.OtlpTraces(server, dispatcher))
+    app.add_route(trace_routes.ARTIFACT_PATH, trace_routes.TraceArtifact(server, store, dispatcher))
     artifacts = ArtifactResource(server, store, dispatcher)
     app.add_route(ARTIFACTS_PREFIX, artifacts)
     app.add_route(ARTIFACTS_PREFIX + "/{path:path}", artifacts)

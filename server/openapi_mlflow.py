@@ -1,10 +1,12 @@
 """The OpenAPI 3.1 document of the MLflow-compatible REST surface, generated from schema/mlflow.
 
 Every endpoint answers POST with a JSON body at /api/2.0/mlflow/<group>/<action> (names dashed, as the
-MLflow client writes them). Endpoints whose name starts with a method (`get_alias`, `delete_alias`) share
+MLflow client writes them); paths are listed below the server URL /api, with MLflow's version in them,
+since the trace routes are MLflow's /3.0 ones. Endpoints whose name starts with a method (`get_alias`, `delete_alias`) share
 the path of the plain action (`alias`) and are listed under that method, reading the query string, as the
 MLflow client calls them. The resource paths of MLflow 3's logged models (RESOURCE_ROUTES) are listed as
-they are called: `/logged-models/{model_id}` by GET, PATCH and DELETE, the id a path parameter. Endpoints
+they are called: `/logged-models/{model_id}` by GET, PATCH and DELETE, the id a path parameter; so are
+the trace routes (server/trace_routes.py), an endpoint MLflow serves at two versions listed at its first. Endpoints
 marked internal (the file locators behind the download routes) are left out. Answers are MLflow's bare
 JSON; errors `{"error_code", "message"}`.
 """
@@ -16,15 +18,19 @@ from typing import Any
 
 from regista import __version__
 from regista.server.mlflow_dispatch import MLFLOW_VERSION, PREFIX, RESOURCE_ROUTES
+from regista.server.trace_routes import ROUTES as TRACE_ROUTES
 from regista.server.openapi import SECURITY_SCHEMES, definition_components, security, to_openapi_schema
 from regista.server.schema.model import ApiSchema, EndpointVersion
 
 METHOD_PREFIXES = ("get", "delete")
 BODY_METHODS = ("post", "patch")
 # endpoint -> (method, path) of the resource routes, the path's parameters as OpenAPI writes them
-RESOURCE_PATHS = {
-    name: (method.lower(), re.sub(r"\{(\w+)(:\w+)?\}", r"{\1}", path)) for path, methods in RESOURCE_ROUTES.items() for method, name in methods.items()
-}
+SERVER_URL = "/api"
+ROUTED = [*((PREFIX + path, methods) for path, methods in RESOURCE_ROUTES.items()), *TRACE_ROUTES.items()]
+RESOURCE_PATHS: dict[str, tuple[str, str]] = {}
+for _path, _methods in reversed(ROUTED):  # reversed: an endpoint of two routes keeps its first
+    for _method, _name in _methods.items():
+        RESOURCE_PATHS[_name] = (_method.lower(), re.sub(r"\{(\w+)(:\w+)?\}", r"{\1}", _path.removeprefix(SERVER_URL)))
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error_code", "message"],
@@ -48,7 +54,7 @@ def build_mlflow_openapi(api: ApiSchema) -> dict[str, Any]:
             "version": "2.0",
             "description": f"Regista {__version__}: the MLflow tracking and model registry REST API (2.0).",
         },
-        "servers": [{"url": PREFIX}],
+        "servers": [{"url": SERVER_URL}],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
     }
@@ -64,7 +70,7 @@ def _route(name: str, api: ApiSchema) -> tuple[str, str]:
         action = rest
     else:
         method = "post"
-    return method, f"/{group.replace('_', '-')}/{action.replace('_', '-')}"
+    return method, f"{PREFIX.removeprefix(SERVER_URL)}/{group.replace('_', '-')}/{action.replace('_', '-')}"
 
 
 def _operation(spec: EndpointVersion, method: str, path: str, schemas: dict[str, Any]) -> dict[str, Any]:

@@ -65,14 +65,14 @@ def document_classes() -> list[type]:
     from regista.services.models.documents import Model
     from regista.services.projects.documents import Project
     from regista.services.events.documents import ScalarChunk, ScalarCompacted, ScalarOverview, TaskEvent
-    from regista.services.mlflow import documents as mlflow
+    from regista.services.mlflow import documents as mlflow, genai_documents as genai, trace_documents as traces
     from regista.services.tasks.documents import Task
     from regista.services.queues import documents as queues
     from regista.services.retention.documents import RetentionPolicy
     from regista.services.workers import documents as workers
 
     return [Company, User, Credentials, RevokedToken, LoginFailures, PendingLogin, AuditEvent, Model, Project, Task, ScalarChunk, ScalarOverview, ScalarCompacted, TaskEvent,
-            *mlflow.DOCUMENTS, *queues.DOCUMENTS, *workers.DOCUMENTS, RetentionPolicy]
+            *mlflow.DOCUMENTS, *traces.DOCUMENTS, *genai.DOCUMENTS, *queues.DOCUMENTS, *workers.DOCUMENTS, RetentionPolicy]
 
 
 def periodic_jobs() -> list:

@@ -65,7 +65,7 @@ def run(
                                             max_examples, seed, workers, LENIENT_CHECKS))  # fmt: skip
         mlflow = requests.get(f"{server.url}/api/mlflow/openapi.json", timeout=10).json()
         log(f"fuzz: MLflow routes, {len(mlflow['paths'])} paths")
-        _add(figures, _schemathesis(f"{server.url}/api/mlflow/openapi.json", f"{server.url}/api/2.0/mlflow",
+        _add(figures, _schemathesis(f"{server.url}/api/mlflow/openapi.json", f"{server.url}/api",
                                     sorted(mlflow["paths"]), work_dir / "report-mlflow.json", max_examples, seed, workers))  # fmt: skip
         if server.process.poll() is not None:
             figures["problems"].append(f"the server exited during fuzzing with {server.process.returncode}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,8 @@ import requests
 from bench import processes
 from bench.reliability import isolation_data as data
 from regista.server.config import default_schema_dir, load_config
+from regista.server.openapi_mlflow import RESOURCE_PATHS, SERVER_URL
+from regista.server.trace_routes import DEDICATED
 from regista.server.schema.loader import load_schema
 from regista.server.schema.model import ApiSchema, EndpointVersion
 
@@ -47,6 +50,8 @@ FIELD_KINDS = {
     "experiment_ids": "experiment", "experiment_name": "experiment_name", "user": "user", "user_id": "user",
     "access_key": "access_key", "scroll_id": "scroll", "page_token": "page_token", "metric_key": "metric_key",
     "alias": "alias", "search_text": "text", "keys": "metadata_key", "names": "configuration_name",
+    "trace_id": "trace", "trace_ids": "trace", "request_ids": "trace", "dataset_id": "dataset",
+    "assessment_id": "assessment", "dataset_record_ids": "dataset_record",
 }  # fmt: skip
 # ...and the fields whose meaning depends on the service (a registered model is named by its name).
 SERVICE_FIELD_KINDS = {
@@ -56,6 +61,8 @@ SERVICE_FIELD_KINDS = {
     ("registered_models", "name"): "registered_model", ("model_versions", "name"): "registered_model",
     ("runs", "filter"): "run_filter", ("experiments", "filter"): "experiment_filter",
     ("registered_models", "filter"): "registry_filter", ("model_versions", "filter"): "registry_filter",
+    ("traces", "request_id"): "trace", ("traces", "filter"): "trace_filter", ("scorers", "name"): "scorer_name",
+    ("evaluation_datasets", "filter_string"): "dataset_filter",
 }  # fmt: skip
 # Inside the items of an array (events of a batch), only a task id names a record.
 NESTED_KINDS = {"task": "task"}
@@ -190,8 +197,14 @@ def distinct_versions(endpoint) -> list[EndpointVersion]:
 
 
 def mlflow_route(name: str, names: set[str]) -> tuple[str, str]:
-    """(method, path) of an MLflow endpoint, as server/mlflow_dispatch.py maps them: "<method>_<action>"
+    """(method, path) of an MLflow endpoint, as server/mlflow_dispatch.py maps them: a resource route's
+    (logged models, traces: its `{field}` parts filled from the request by `in_path`), else "<method>_<action>"
     is <action> under that method when <action> is an endpoint too (registered-models/alias)."""
+    if name in DEDICATED:
+        return DEDICATED[name]
+    if name in RESOURCE_PATHS:
+        method, path = RESOURCE_PATHS[name]
+        return method.upper(), SERVER_URL + path
     group, action = name.split(".")
     for method in ("get", "delete", "patch", "post"):
         if action.startswith(method + "_") and f"{group}.{action[len(method) + 1:]}" in names:
@@ -199,6 +212,15 @@ def mlflow_route(name: str, names: set[str]) -> tuple[str, str]:
             return method.upper(), f"{data.MLFLOW}/{group.replace('_', '-')}/{action.replace('_', '-')}"
     method = "GET" if action.startswith("get") else "POST"
     return method, f"{data.MLFLOW}/{group.replace('_', '-')}/{action.replace('_', '-')}"
+
+
+def in_path(path: str, body: dict) -> tuple[str, dict]:
+    """A resource path with its `{field}` parts taken out of the request (the caller's own value when
+    the request has none)."""
+    body = dict(body)
+    for part in re.findall(r"\{(\w+)\}", path):
+        path = path.replace(f"{{{part}}}", str(body.pop(part, "missing")))
+    return path, body
 
 
 def _as_query(body: dict) -> dict | None:
@@ -227,9 +249,10 @@ def schema_probes(native: ApiSchema, mlflow: ApiSchema, victim: data.Victim, own
             continue
         method, path = mlflow_route(name, names)
         for label, body in variants(name.split(".")[0], endpoint.latest, victim, own):
+            filled, body = in_path(path, body)
             query = _as_query(body) if method in ("GET", "DELETE") else None
             body = None if query is not None else body
-            probes.append(data.Probe(f"mlflow:{name}", f"{method} {path} {label}", method, path, body, query))
+            probes.append(data.Probe(f"mlflow:{name}", f"{method} {path} {label}", method, filled, body, query))
     return probes
 
 
@@ -268,7 +291,7 @@ def send(caller: data.Caller, probe: data.Probe) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"}
     return caller.session.request(
         probe.method, caller.url + probe.path, json=probe.body, params=probe.params, data=probe.payload,
-        files=probe.files, headers=headers, auth=auth, timeout=60,
+        files=probe.files, headers={**(probe.headers or {}), **headers}, auth=auth, timeout=60,
     )  # fmt: skip
 
 

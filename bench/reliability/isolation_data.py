@@ -31,6 +31,7 @@ COMPANIES = {"A": "iso-victim", "B": "iso-attacker", "C": "iso-control"}
 ROLES = ("admin", "user")
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 MLFLOW = "/api/2.0/mlflow"
+OTLP = "/v1/traces"
 
 
 def user_key(company: str, role: str) -> tuple[str, str]:
@@ -206,6 +207,50 @@ def _seed_mlflow(admin: Caller, victim: Victim, mark: Callable[[str], str], now:
     path = f"{experiment}/{run}/artifacts/{mark('artifact')}.txt"
     ok(admin.send("PUT", f"{ARTIFACTS}/{path}", data=mark("artifactbody").encode()))
     victim.artifact_paths.append(path)
+    _seed_trace(admin, victim, mark, experiment, run, now)
+
+
+def _seed_trace(admin: Caller, victim: Victim, mark: Callable[[str], str], experiment: str, run: str, now: int) -> None:
+    """A trace of A's: its spans through OTLP (one carrying a marked attribute), then its info."""
+    trace_hex, span_hex = os.urandom(16).hex(), os.urandom(8).hex()
+    trace_id = victim.add("trace", f"tr-{trace_hex}")
+    exported = admin.send("POST", OTLP, data=otlp_export(trace_hex, span_hex, mark("span"), {mark("spankey"): mark("spanval")}),
+                          headers={"Content-Type": "application/x-protobuf", "x-mlflow-experiment-id": experiment})  # fmt: skip
+    if exported.status_code != 200:
+        raise RuntimeError(f"seeding spans answered {exported.status_code}: {exported.text[:300]}")
+    info = {"trace_id": trace_id, "trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment}},
+            "request_time": "2026-01-01T00:00:00Z", "execution_duration": "1s", "state": "OK", "request_preview": mark("request"),
+            "trace_metadata": {"mlflow.sourceRun": run, mark("tmdkey"): mark("tmdval")}, "tags": {mark("ttagkey"): mark("ttagval")}}  # fmt: skip
+    admin.ok(admin.send("POST", "/api/3.0/mlflow/traces", json={"trace": {"trace_info": info}}))
+    victim.values["trace_filter"] = [f"attributes.request_id = '{trace_id}'"]
+    feedback = {"assessment_name": mark("assessment"), "feedback": {"value": mark("verdict")}, "rationale": mark("why")}
+    assessment = admin.ok(admin.send("POST", f"/api/3.0/mlflow/traces/{trace_id}/assessments", json={"assessment": feedback}))
+    victim.add("assessment", assessment["assessment"]["assessment_id"])
+    tags = json.dumps({mark("dstagkey"): mark("dstagval")})
+    dataset = admin.ok(admin.send("POST", "/api/3.0/mlflow/datasets/create", json={"name": mark("dataset"), "experiment_ids": [experiment], "tags": tags}))
+    dataset_id = victim.add("dataset", dataset["dataset"]["dataset_id"])
+    victim.values["dataset_filter"] = [f"name = '{dataset['dataset']['name']}'"]
+    records = json.dumps([{"inputs": {mark("input"): mark("question")}, "expectations": {"answer": mark("answer")}}])
+    admin.ok(admin.send("POST", f"/api/3.0/mlflow/datasets/{dataset_id}/records", json={"records": records}))
+    page = admin.ok(admin.send("GET", f"/api/3.0/mlflow/datasets/{dataset_id}/records"))
+    victim.add("dataset_record", json.loads(page["records"])[0]["dataset_record_id"])
+    scorer = victim.add("scorer_name", mark("scorer"))
+    admin.ok(admin.send("POST", "/api/3.0/mlflow/scorers/register", json={"experiment_id": experiment, "name": scorer,
+                                                                          "serialized_scorer": json.dumps({"judge": mark("judge")})}))  # fmt: skip
+
+
+def otlp_export(trace_hex: str, span_hex: str, name: str, attributes: dict[str, str]) -> bytes:
+    """An OTLP/HTTP export of one root span, as an exporter sends it."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add()
+    span.trace_id, span.span_id, span.name = bytes.fromhex(trace_hex), bytes.fromhex(span_hex), name
+    span.start_time_unix_nano, span.end_time_unix_nano = 1_767_225_600_000_000_000, 1_767_225_601_000_000_000
+    for key, value in attributes.items():
+        attribute = span.attributes.add()
+        attribute.key, attribute.value.string_value = key, value
+    return request.SerializeToString()
 
 
 def _scroll_tokens(admin: Caller, victim: Victim) -> None:
@@ -261,6 +306,7 @@ class Probe:
     token: str | None = None  # a forged token instead of the caller's
     cookie: bool = False  # send `token` as the auth cookie
     anonymous: bool = False  # no credentials at all: what a forged token must be treated like
+    headers: dict | None = None  # sent besides the credentials (OTLP's experiment header)
 
     def text(self) -> str:
         files = sorted(self.files) if self.files else None
@@ -294,6 +340,14 @@ def route_probes(victim: Victim, victim_company: str, files_prefix: str) -> list
     run = victim.values["run"][0]
     probes.append(Probe("route:mlflow-unknown", "unknown MLflow path with A's run id", "GET", f"{MLFLOW}/runs/{run}"))
     probes.append(Probe("route:mlflow-server-info", "MLflow 3 server-info", "GET", "/api/3.0/mlflow/server-info"))
+    for trace_id in victim.values.get("trace", []):
+        probes.append(Probe("route:trace-artifact", "A's trace spans for the UI", "GET", "/api/2.0/mlflow/get-trace-artifact",
+                            params={"request_id": trace_id}))  # fmt: skip
+    experiment = victim.values["experiment"][0]
+    for trace_id in victim.values.get("trace", []):
+        spans = otlp_export(trace_id[3:], os.urandom(8).hex(), "injected", {})
+        probes.append(Probe("route:otlp", "spans into A's experiment and trace", "POST", OTLP, payload=spans,
+                            headers={"Content-Type": "application/x-protobuf", "x-mlflow-experiment-id": experiment}))  # fmt: skip
     return probes
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -30,7 +31,6 @@ from bench import processes
 from bench.reliability import isolation_data as data
 from bench.reliability.isolation import mlflow_route
 from regista.server.config import default_schema_dir
-from regista.server.mlflow_dispatch import RESOURCE_ROUTES
 from regista.server.schema.loader import load_schema
 
 PER_ADDRESS, PER_KEY = 5, 15
@@ -105,11 +105,9 @@ def _calls(targets: dict[str, str]) -> list[tuple[str, str, str]]:
     calls = [("GET", f"/api/{name}", f"native:{name}") for name, endpoint in sorted(native.endpoints.items())
              if endpoint.latest.access.authorize and not endpoint.latest.removed]  # fmt: skip
     names = set(mlflow.endpoints)
-    routed = {endpoint for methods in RESOURCE_ROUTES.values() for endpoint in methods.values()}
-    calls += [(*mlflow_route(name, names), f"mlflow:{name}") for name in sorted(names - routed)]
-    for path, methods in RESOURCE_ROUTES.items():
-        concrete = path.replace("{model_id}", "m-forged").replace("{tag_key:path}", "tag")
-        calls += [(method, f"{data.MLFLOW}{concrete}", f"mlflow:{endpoint}") for method, endpoint in methods.items()]
+    for name in sorted(names):  # a resource route's ids (`{model_id}`, `{trace_id}`) are forged ones
+        method, path = mlflow_route(name, names)
+        calls.append((method, re.sub(r"\{(\w+)\}", r"forged-\1", path), f"mlflow:{name}"))
     calls += [("POST", "/graphql", "graphql"), ("PUT", f"{data.ARTIFACTS}/{targets['project']}/forged.txt", "artifact upload"),
               ("POST", "/files/forged/forged.txt", "file upload"), ("DELETE", "/files/forged/forged.txt", "file delete"),
               ("POST", "/api/2.0/mlflow/upload-artifact", "UI upload")]  # fmt: skip

@@ -8,7 +8,7 @@ from typing import Any
 
 def handler_table() -> dict[str, Callable[..., Any]]:
     from regista.services.mlflow import (artifacts, datasets, experiments, logged_model_search, logged_models, metrics,
-                                         model_versions, registry, run_search, runs, users)  # fmt: skip
+                                         model_versions, promptlab, registry, run_search, runs, users)  # fmt: skip
 
     modules = {
         "experiments": (experiments, ("create", "get", "get_by_name", "search", "update", "delete", "restore",
@@ -41,5 +41,24 @@ def handler_table() -> dict[str, Callable[..., Any]]:
         "registered_models.delete_alias": registry.delete_alias,
         "registered_models.get_alias": registry.get_alias,
         "users.current": users.current,
+        "runs.create_promptlab_run": promptlab.create_run,
     })
+    table.update(_trace_handlers())
+    return table
+
+
+def _trace_handlers() -> dict[str, Callable[..., Any]]:
+    from regista.services.mlflow import assessments, evaluation_datasets, scorers, trace_ingest, trace_search, traces
+
+    actions = ("start_v3", "get_info_v3", "get_v3", "batch_get", "batch_get_infos", "delete_traces", "set_tag", "delete_tag",
+               "link_to_run", "link_prompts", "start_v2", "end_v2", "get_info_v2", "get_trace_artifact")  # fmt: skip
+    table: dict[str, Callable[..., Any]] = {f"traces.{action}": getattr(traces, action) for action in actions}
+    table.update({"traces.search_v3": trace_search.search_v3, "traces.search_v2": trace_search.search_v2,
+                  "traces.calculate_filter_correlation": trace_search.calculate_filter_correlation,
+                  "traces.log_spans": trace_ingest.log_spans})  # fmt: skip
+    table.update({f"assessments.{action}": getattr(assessments, action) for action in ("create", "get", "update", "delete")})
+    dataset_actions = ("create", "get", "delete", "search", "set_tags", "delete_tag", "upsert_records", "get_records",
+                       "delete_records", "experiment_ids", "add_experiments", "remove_experiments")  # fmt: skip
+    table.update({f"evaluation_datasets.{action}": getattr(evaluation_datasets, action) for action in dataset_actions})
+    table.update({f"scorers.{action}": getattr(scorers, action) for action in ("register", "list_scorers", "list_versions", "get", "delete")})
     return table

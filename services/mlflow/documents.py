@@ -88,4 +88,4 @@ class LoggedModelMetric(RevisionedDocument):
     dataset_digest = StringField()
 
 
-DOCUMENTS = [RegisteredModel, RunRecord, LoggedModel, LoggedModelMetric]
+DOCUMENTS = [RegisteredModel, RunRecord, LoggedModel, LoggedModelMetric]  # and trace_documents.DOCUMENTS

@@ -23,10 +23,13 @@ _OP = re.compile(r"\s*(!=|<=|>=|=|<|>|not\s+in\b|in\b|ilike\b|like\b|is\s+not\s+
 _NULL_OPS = ("IS NULL", "IS NOT NULL")
 _VALUE = re.compile(r"""\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\([^)]*\)|-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)""")
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+# "created_time": evaluation datasets'.
 NUMERIC_ATTRIBUTES = {"start_time", "end_time", "creation_time", "last_update_time", "creation_timestamp", "last_updated_timestamp",
-                      "version_number"}
+                      "version_number", "created_time"}
+# The last four: evaluation datasets' (evaluation_datasets.search).
 STRING_ATTRIBUTES = {"status", "run_name", "run_id", "user_id", "artifact_uri", "lifecycle_stage", "experiment_id",
-                     "model_id", "model_type", "source_run_id", "source_path", "run_link"}  # fmt: skip
+                     "model_id", "model_type", "source_run_id", "source_path", "run_link",
+                     "dataset_id", "digest", "created_by", "last_updated_by"}  # fmt: skip
 # Registered models and model versions are searched with the same grammar, over these attributes.
 REGISTRY_ATTRIBUTES = {"name", "version", "source"}
 PROMPT_TAG = "mlflow.prompt.is_prompt"

@@ -48,7 +48,7 @@ def test_every_request_gets_a_line_those_no_route_answers_too(tmp_path, clean_db
         log = AccessLog(fd, json=True)
         client = testing.TestClient(create_app(test_config, "embedded", parts(), compiled_schema, log, mlflow_schema))
         client.simulate_get("/api/debug.ping")
-        client.simulate_get("/ajax-api/3.0/mlflow/scorers/list", params={"experiment_id": "1"})
+        client.simulate_get("/ajax-api/3.0/mlflow/gateway/endpoints/list", params={"experiment_id": "1"})
         client.simulate_post("/api/2.0/mlflow/no/such/route")
         client.simulate_get("/nowhere/a%0Ab")  # a newline in the path stays inside its line
         client.simulate_get("/login")
@@ -57,7 +57,7 @@ def test_every_request_gets_a_line_those_no_route_answers_too(tmp_path, clean_db
     found = [json.loads(line) for line in path.read_text().splitlines()]
     assert [(line["endpoint"], line["status"]) for line in found] == [
         ("debug.ping", 200),
-        ("GET /ajax-api/3.0/mlflow/scorers/list", 404),  # the path asked for, before the UI's paths are mapped
+        ("GET /ajax-api/3.0/mlflow/gateway/endpoints/list", 404),  # the path asked for, before the UI's paths are mapped
         ("POST /api/2.0/mlflow/no/such/route", 404),
         ("GET /nowhere/a\nb", 404),
         ("GET /login", 200),

@@ -15,7 +15,7 @@ SIZES = [0, 1024, 64 * 1024 + 1, 200 * 1024, 2 * 1024 * 1024, 9 * 1024 * 1024]
 REFUSALS = [
     ("POST", "/api/v2.23/events.add_batch", False, 401),  # no credentials
     ("POST", "/api/v2.23/no_such.endpoint", True, 404),
-    ("POST", "/ajax-api/3.0/mlflow/traces/search", True, 404),  # a path no route answers
+    ("POST", "/ajax-api/3.0/mlflow/no-such/route", True, 404),  # a path no route answers
     ("GET", "/get-artifact?run_id=nothing&path=a.txt", True, 404),  # a GET whose body no route reads
     ("POST", "/files/a/b.bin", False, 401),
     ("PUT", "/api/2.0/mlflow-artifacts/artifacts/a/b.bin", False, 401),
