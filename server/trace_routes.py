@@ -1,5 +1,5 @@
-"""The MLflow 3 GenAI routes: the REST paths of schema/mlflow's traces, assessments, evaluation datasets and
-scorers (ids in the path), OTLP/HTTP span ingest (POST /v1/traces) and the web UI's trace artifact.
+"""The MLflow 3 routes with ids in their paths: schema/mlflow's traces, assessments, evaluation datasets,
+scorers and webhooks, OTLP/HTTP span ingest (POST /v1/traces) and the web UI's trace artifact.
 
 OTLP is a transport of its own: the route checks its headers, inflates gzip or deflate bodies within a
 bound (a small body must not become gigabytes), decodes the protobuf (or OTLP JSON) with the
@@ -74,6 +74,10 @@ ROUTES = {
     "/api/3.0/mlflow/scorers/versions": {"GET": "scorers.list_versions"},
     "/api/3.0/mlflow/scorers/get": {"GET": "scorers.get"},
     "/api/3.0/mlflow/scorers/delete": {"DELETE": "scorers.delete"},
+    # Webhooks of the model registry's and prompts' events.
+    "/api/2.0/mlflow/webhooks": {"POST": "webhooks.create", "GET": "webhooks.list_webhooks"},
+    "/api/2.0/mlflow/webhooks/{webhook_id}": {"GET": "webhooks.get", "PATCH": "webhooks.update", "DELETE": "webhooks.delete"},
+    "/api/2.0/mlflow/webhooks/{webhook_id}/test": {"POST": "webhooks.test"},
 }
 
 

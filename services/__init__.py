@@ -80,9 +80,11 @@ def periodic_jobs() -> list:
     from regista.server.periodic import PeriodicJob
     from regista.services.auth import sso, throttle
     from regista.services.retention import passes as retention
+    from regista.services.mlflow import webhook_delivery
     from regista.services.tasks import watchdog
 
     return [PeriodicJob("non-responsive tasks", watchdog.stop_non_responsive_tasks, watchdog.interval_sec),
             PeriodicJob("old failed logins", throttle.forget_old_failures, throttle.sweep_interval_s),
             PeriodicJob("unfinished single sign-on logins", sso.forget_old_logins, sso.sweep_interval_s),
-            PeriodicJob("retention policies", retention.background_pass, retention.interval_sec)]
+            PeriodicJob("retention policies", retention.background_pass, retention.interval_sec),
+            PeriodicJob("webhook deliveries", webhook_delivery.deliver_due, webhook_delivery.interval_s)]

@@ -51,7 +51,7 @@ FIELD_KINDS = {
     "access_key": "access_key", "scroll_id": "scroll", "page_token": "page_token", "metric_key": "metric_key",
     "alias": "alias", "search_text": "text", "keys": "metadata_key", "names": "configuration_name",
     "trace_id": "trace", "trace_ids": "trace", "request_ids": "trace", "dataset_id": "dataset",
-    "assessment_id": "assessment", "dataset_record_ids": "dataset_record",
+    "assessment_id": "assessment", "dataset_record_ids": "dataset_record", "webhook_id": "webhook",
 }  # fmt: skip
 # ...and the fields whose meaning depends on the service (a registered model is named by its name).
 SERVICE_FIELD_KINDS = {

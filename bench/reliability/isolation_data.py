@@ -234,6 +234,10 @@ def _seed_trace(admin: Caller, victim: Victim, mark: Callable[[str], str], exper
     admin.ok(admin.send("POST", f"/api/3.0/mlflow/datasets/{dataset_id}/records", json={"records": records}))
     page = admin.ok(admin.send("GET", f"/api/3.0/mlflow/datasets/{dataset_id}/records"))
     victim.add("dataset_record", json.loads(page["records"])[0]["dataset_record_id"])
+    # Disabled, so that the campaign's events post nothing anywhere; a public address literal needs no DNS.
+    webhook = {"name": mark("webhook"), "url": f"https://93.184.215.14/{mark('hookpath')}", "secret": mark("hooksecret"),
+               "events": [{"entity": "MODEL_VERSION", "action": "CREATED"}], "status": "DISABLED", "description": mark("hookdesc")}  # fmt: skip
+    victim.add("webhook", admin.ok(admin.send("POST", f"{MLFLOW}/webhooks", json=webhook))["webhook"]["webhook_id"])
     scorer = victim.add("scorer_name", mark("scorer"))
     admin.ok(admin.send("POST", "/api/3.0/mlflow/scorers/register", json={"experiment_id": experiment, "name": scorer,
                                                                           "serialized_scorer": json.dumps({"judge": mark("judge")})}))  # fmt: skip

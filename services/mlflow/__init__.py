@@ -48,7 +48,7 @@ def handler_table() -> dict[str, Callable[..., Any]]:
 
 
 def _trace_handlers() -> dict[str, Callable[..., Any]]:
-    from regista.services.mlflow import assessments, evaluation_datasets, scorers, trace_ingest, trace_search, traces
+    from regista.services.mlflow import assessments, evaluation_datasets, scorers, trace_ingest, trace_search, traces, webhooks
 
     actions = ("start_v3", "get_info_v3", "get_v3", "batch_get", "batch_get_infos", "delete_traces", "set_tag", "delete_tag",
                "link_to_run", "link_prompts", "start_v2", "end_v2", "get_info_v2", "get_trace_artifact")  # fmt: skip
@@ -61,4 +61,5 @@ def _trace_handlers() -> dict[str, Callable[..., Any]]:
                        "delete_records", "experiment_ids", "add_experiments", "remove_experiments")  # fmt: skip
     table.update({f"evaluation_datasets.{action}": getattr(evaluation_datasets, action) for action in dataset_actions})
     table.update({f"scorers.{action}": getattr(scorers, action) for action in ("register", "list_scorers", "list_versions", "get", "delete")})
+    table.update({f"webhooks.{action}": getattr(webhooks, action) for action in ("create", "list_webhooks", "get", "update", "delete", "test")})
     return table

@@ -16,7 +16,7 @@ from regista.services.common.atomic import modify
 from regista.services.common.keys import escape_key
 from regista.services.common.tenancy import writable
 from regista.services.common.values import new_id, utcnow
-from regista.services.mlflow import logged_models, registry, run_records, shapes, uris
+from regista.services.mlflow import logged_models, registry, run_records, shapes, uris, webhooks
 from regista.services.mlflow.common import page_of, user_names
 from regista.services.mlflow.documents import LoggedModel, RegisteredModel
 from regista.services.models.documents import Model
@@ -57,7 +57,9 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     model.save(force_insert=True)
     if model_id:
         _note_registration(call, model_id, name, numbers[0])
-    return {"model_version": registry.model_version(call, Model._get_collection().find_one({"_id": model.id}))}
+    shaped = registry.model_version(call, Model._get_collection().find_one({"_id": model.id}))
+    webhooks.version_created(call, model.properties, {**shaped, "source": source})
+    return {"model_version": shaped}
 
 
 def get(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -70,6 +72,9 @@ def search(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     versions = list(versions)
     names = user_names(call, {raw.get("user") for raw in versions})
     items = [registry.model_version(call, raw, registered.get(raw["registered_model"]) or {}, names) for raw in versions]
+    if not registry.asks_for_prompts(request):
+        prompts = {name for name, raw in registered.items() if webhooks.is_prompt(raw.get("properties"))}
+        items = [item for item in items if item["name"] not in prompts and not registry.tagged_prompt(item)]
     order = list(request.get("order_by") or DEFAULT_ORDER)
     fields = {entry.split()[0] for entry in order if entry.split()}
     order += [entry for entry, field in (("name ASC", "name"), ("version_number DESC", "version_number")) if field not in fields]
@@ -118,12 +123,16 @@ def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 def set_tag(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     _change(call, request, lambda model: setattr(model, "properties", registry.merged_tags(model.properties, [request])))
+    event = {"name": request["name"], "version": str(request["version"]), "key": request["key"], "value": request.get("value", "")}
+    webhooks.registry_event(call, registry.find_version(call, request["name"], request["version"]).get("properties"), "MODEL_VERSION_TAG", "SET", event)
     return {}
 
 
 def delete_tag(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     key = escape_key(request["key"])
     _change(call, request, lambda model: setattr(model, "properties", {k: v for k, v in (model.properties or {}).items() if k != key}))
+    event = {"name": request["name"], "version": str(request["version"]), "key": request["key"]}
+    webhooks.registry_event(call, registry.find_version(call, request["name"], request["version"]).get("properties"), "MODEL_VERSION_TAG", "DELETED", event)
     return {}
 
 

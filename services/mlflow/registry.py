@@ -11,7 +11,7 @@ from regista.services.common.atomic import modify
 from regista.services.common.keys import escape_key
 from regista.services.common.tenancy import writable
 from regista.services.common.values import new_id, utcnow
-from regista.services.mlflow import shapes
+from regista.services.mlflow import shapes, webhooks
 from regista.services.mlflow.common import page_of, user_names
 from regista.services.mlflow.documents import RegisteredModel
 from regista.services.mlflow.search import order, parse_filter
@@ -29,6 +29,8 @@ def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         id=new_id(), company=call.company, user=call.user, name=name, description=request.get("description", ""),
         properties=merged_tags({}, request.get("tags", [])), created=now, last_update=now,
     ).save(force_insert=True)  # fmt: skip
+    tags = {t["key"]: t.get("value", "") for t in request.get("tags", [])}
+    webhooks.registry_event(call, merged_tags({}, request.get("tags", [])), "REGISTERED_MODEL", "CREATED", {"name": name, "tags": webhooks.visible(tags), "description": request.get("description", "")})
     return {"registered_model": registered_model(call, find_registered(call, name))}
 
 
@@ -37,7 +39,8 @@ def get(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def search(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    items = [registered_model(call, raw) for raw in RegisteredModel._get_collection().find(writable(call))]
+    found = RegisteredModel._get_collection().find(writable(call))
+    items = [registered_model(call, raw) for raw in found if asks_for_prompts(request) or not webhooks.is_prompt(raw.get("properties"))]
     items = filtered(items, request, default_order=["name"])
     return page_of(items, request, "registered_models", str(call.config.get("auth.token_secret")))
 
@@ -84,14 +87,16 @@ def get_latest_versions(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def set_tag(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    change_registered(call, request["name"], lambda model: setattr(model, "properties", merged_tags(model.properties, [request])))
+    model = change_registered(call, request["name"], lambda model: setattr(model, "properties", merged_tags(model.properties, [request])))
+    webhooks.prompt_tag_event(call, model.properties, "SET", {"name": request["name"], "key": request["key"], "value": request.get("value", "")})
     return {}
 
 
 def delete_tag(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     """As MLflow: deleting a tag the model does not have is no error."""
     key = escape_key(request["key"])
-    change_registered(call, request["name"], lambda model: setattr(model, "properties", {k: v for k, v in (model.properties or {}).items() if k != key}))
+    model = change_registered(call, request["name"], lambda model: setattr(model, "properties", {k: v for k, v in (model.properties or {}).items() if k != key}))
+    webhooks.prompt_tag_event(call, model.properties, "DELETED", {"name": request["name"], "key": request["key"]})
     return {}
 
 
@@ -102,7 +107,8 @@ def set_alias(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     def change(model: RegisteredModel) -> None:
         model.aliases = {**(model.aliases or {}), escape_key(alias): {"alias": alias, "version": version}}
 
-    change_registered(call, request["name"], change)
+    model = change_registered(call, request["name"], change)
+    webhooks.registry_event(call, model.properties, "MODEL_VERSION_ALIAS", "CREATED", {"name": request["name"], "alias": alias, "version": str(version)})
     return {}
 
 
@@ -110,13 +116,31 @@ def delete_alias(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     def change(model: RegisteredModel) -> None:
         model.aliases = {k: v for k, v in (model.aliases or {}).items() if v["alias"] != request["alias"]}
 
-    change_registered(call, request["name"], change)
+    model = change_registered(call, request["name"], change)
+    webhooks.registry_event(call, model.properties, "MODEL_VERSION_ALIAS", "DELETED", {"name": request["name"], "alias": request["alias"]})
     return {}
+
+
+LATEST = "latest"
+
+
+def asks_for_prompts(request: dict[str, Any]) -> bool:
+    """Whether a search's filter names the prompt mark: otherwise prompts are left out, as MLflow does."""
+    return webhooks.PROMPT_TAG in (request.get("filter") or "")
+
+
+def tagged_prompt(item: dict[str, Any]) -> bool:
+    return any(tag.get("key") == webhooks.PROMPT_TAG and tag.get("value") == "true" for tag in item.get("tags") or [])
 
 
 def get_alias(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     raw = find_registered(call, request["name"])
     target = (raw.get("aliases") or {}).get(escape_key(request["alias"]))
+    if target is None and request["alias"] == LATEST:
+        # As MLflow's SQL registry: "latest", unless an alias of that name is set, is the newest version
+        # (what `prompts:/name@latest` loads).
+        newest = Model._get_collection().find({"registered_model": raw["name"], **writable(call)}).sort([("version", -1)]).limit(1)
+        target = next(({"version": found["version"]} for found in newest), None)
     if target is None:
         raise ApiError("resource_does_not_exist", f"Registered model alias {request['alias']} not found.")
     return {"model_version": model_version(call, find_version(call, raw["name"], target["version"]), raw)}
