@@ -13,9 +13,11 @@ Writes DIR/scale.json, `{"figures": {...}, "not_measured": {...}}`, from one ser
   (bench/clearml_scale.py);
 - ingest_points_per_s (and _vs_mlflow), bytes_per_point (and _vs_mlflow), gc_points_deleted_per_s and
   gc_purge_s: the metric store under 16 writers, on disk, in the retention pass and in `regista gc`
-  (bench/store_scale.py).
-
-The figures that need what is not built yet are listed under "not_measured".
+  (bench/store_scale.py);
+- mlflow_traces_search_p50_ms: {size: ms}, `mlflow.search_traces`' call on an experiment of that many
+  traces (and mlflow_traces_search_tag_p50_ms, the same with a tag filter); otlp_spans_per_s (and
+  _vs_mlflow): 16 OpenTelemetry exporters sending traces of 10 spans, every span counted back in the
+  store (bench/traces_scale.py).
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ from typing import Any
 import pymongo
 import requests
 
-from bench import clearml_scale, processes, runs_scale, store_scale, ui_scale
+from bench import clearml_scale, processes, runs_scale, store_scale, traces_scale, ui_scale
 from bench.run import MLFLOW_SERVER
 
-NOT_MEASURED = {"mlflow_traces_search_p50_ms": "needs the GenAI traces (issue 28)"}
+NOT_MEASURED: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Sizes:
     points: int  # metric points of the run stored, downsampled and purged
     ingest_s: float  # seconds the 16 writers log for
     mlflow_points: int  # points logged into mlflow server to weigh its bytes a point
+    traces: int = 100_000  # traces of the experiment searched
+    otlp_s: float = 30  # seconds the 16 OTLP exporters send for, on each server
 
 
 def run(sizes: Sizes, out_dir: Path, mlflow_server: Path | None, log: Any = print) -> dict[str, Any]:
@@ -72,6 +76,7 @@ def run(sizes: Sizes, out_dir: Path, mlflow_server: Path | None, log: Any = prin
             log(f"  the MLflow UI's experiment page calls at {smallest:,} runs: {seconds} s")
             figures.update(_clearml_listing(server, database, user["id"], sizes.tasks, log))
             figures.update(_store(server, database, sizes, log))
+            figures.update(_traces(server, database, user["id"], sizes, log))
             if mlflow_server is not None:
                 figures.update(_against_mlflow(server, experiments[smallest], smallest, sizes, figures, mlflow_server, work, log))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -80,8 +85,9 @@ def run(sizes: Sizes, out_dir: Path, mlflow_server: Path | None, log: Any = prin
     return figures
 
 
-def _experiment(server: processes.ServerProcess, name: str) -> str:
-    answer = requests.post(f"{server.url}/api/2.0/mlflow/experiments/create", json={"name": name}, headers=server.auth, timeout=30)
+def _experiment(server: processes.ServerProcess, name: str, headers: dict[str, str] | None = None) -> str:
+    answer = requests.post(f"{server.url}/api/2.0/mlflow/experiments/create", json={"name": name},
+                           headers=server.auth if headers is None else headers, timeout=30)  # fmt: skip
     answer.raise_for_status()
     return answer.json()["experiment_id"]
 
@@ -128,6 +134,27 @@ def _store(server: Any, database: Any, sizes: Sizes, log: Any) -> dict[str, Any]
     return figures
 
 
+def _traces(server: Any, database: Any, user: str, sizes: Sizes, log: Any) -> dict[str, Any]:
+    experiment = _experiment(server, f"traces {sizes.traces}")
+    log(f"seeding {sizes.traces:,} traces into Regista")
+    traces_scale.seed_traces(database, server.company_id, user, experiment, sizes.traces)
+    figures: dict[str, Any] = {}
+    for name, key in (("newest", "mlflow_traces_search_p50_ms"), ("tag", "mlflow_traces_search_tag_p50_ms")):
+        p50, answer = traces_scale.search_p50_ms(server.url, server.auth, experiment, traces_scale.QUERIES[name])
+        traces_scale.check_page(answer, sizes.traces, tagged=name == "tag")
+        figures[key] = {str(sizes.traces): p50}
+        log(f"  traces/search ({name}) p50 {p50} ms")
+    log(f"16 OTLP exporters sending traces into Regista for {sizes.otlp_s:g} s")
+    target = _experiment(server, "otlp ingest")
+    rate, spans = traces_scale.ingest(server.url, server.auth, target, sizes.otlp_s)
+    stored = database["mlflow_trace_spans"].count_documents({"experiment": target})
+    if stored != spans:
+        raise RuntimeError(f"OTLP ingest: {spans} spans accepted, {stored} stored")
+    figures["otlp_spans_per_s"] = round(rate)
+    log(f"  {figures['otlp_spans_per_s']:,} spans/s, all {spans:,} stored")
+    return figures
+
+
 def _against_mlflow(server: Any, experiment: str, size: int, sizes: Sizes, ours_figures: dict[str, Any], mlflow: Path, work: Path,
                     log: Any) -> dict[str, Any]:  # fmt: skip
     folder = work / "mlflow"
@@ -151,12 +178,20 @@ def _against_mlflow(server: Any, experiment: str, size: int, sizes: Sizes, ours_
         log(f"logging {sizes.mlflow_points:,} points into mlflow server")
         store_scale.log_old_points(baseline.url, {}, sizes.mlflow_points)
         their_bytes = (store_scale.sqlite_bytes(folder / "mlflow.db") - before) / sizes.mlflow_points
+        log(f"16 OTLP exporters sending traces into mlflow server for {sizes.otlp_s:g} s")
+        their_target = _experiment(baseline, "otlp ingest", {})
+        their_otlp, their_spans = traces_scale.ingest(baseline.url, {}, their_target, sizes.otlp_s)
+        stored = traces_scale.mlflow_spans(folder / "mlflow.db")
+        if stored != their_spans:
+            raise RuntimeError(f"mlflow server OTLP ingest: {their_spans} spans accepted, {stored} stored")
     return {"mlflow_server_runs_search_p50_ms": {str(size): statistics.median(theirs)},
             "mlflow_runs_search_vs_mlflow": round(statistics.median(theirs) / statistics.median(ours), 2),
             "mlflow_server_ingest_points_per_s": round(their_ingest),
             "ingest_points_per_s_vs_mlflow": round(ours_figures["ingest_points_per_s"] / their_ingest, 2),
             "mlflow_server_bytes_per_point": round(their_bytes, 1),
-            "bytes_per_point_vs_mlflow": round(their_bytes / ours_figures["bytes_per_point"], 2)}  # fmt: skip
+            "bytes_per_point_vs_mlflow": round(their_bytes / ours_figures["bytes_per_point"], 2),
+            "mlflow_server_otlp_spans_per_s": round(their_otlp),
+            "otlp_spans_per_s_vs_mlflow": round(ours_figures["otlp_spans_per_s"] / their_otlp, 2)}  # fmt: skip
 
 
 def main() -> None:
@@ -166,11 +201,13 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000, help="metric points stored, downsampled and purged")
     parser.add_argument("--ingest-seconds", type=float, default=60, help="seconds the 16 writers log for, on each server")
     parser.add_argument("--mlflow-points", type=int, default=200_000, help="points logged into mlflow server to weigh them")
+    parser.add_argument("--traces", type=int, default=100_000, help="traces in the experiment searched")
+    parser.add_argument("--otlp-seconds", type=float, default=30, help="seconds the 16 OTLP exporters send for, on each server")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results", help="results folder")
     parser.add_argument("--mlflow-server", type=Path, default=MLFLOW_SERVER if MLFLOW_SERVER.exists() else None,
                         help="the `mlflow` command of a full MLflow install (default: bench/.mlflow-venv, made by `make bench-scale`)")  # fmt: skip
     args = parser.parse_args()
-    sizes = Sizes(sorted(args.sizes), args.tasks, args.points, args.ingest_seconds, args.mlflow_points)
+    sizes = Sizes(sorted(args.sizes), args.tasks, args.points, args.ingest_seconds, args.mlflow_points, args.traces, args.otlp_seconds)
     figures = run(sizes, args.out, args.mlflow_server)
     print(json.dumps(figures, indent=2))
 

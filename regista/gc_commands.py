@@ -76,12 +76,13 @@ def _text(report: dict[str, Any]) -> str:
     if "retention" in report:
         kept = report["retention"]
         lines.append(f"retention policies of {kept['projects']} projects: {verb} {kept['console_events']} console lines, "
-                     f"{kept['debug_image_events']} debug images and {kept['metric_points']} metric points (downsampled)")  # fmt: skip
+                     f"{kept['debug_image_events']} debug images, {kept['metric_points']} metric points (downsampled) "
+                     f"and {kept['traces']} traces")  # fmt: skip
     if "purged" in report:
         gone = report["purged"]
         lines.append(f"purge: {verb} {len(gone['runs'])} runs, {len(gone['experiments'])} experiments, "
                      f"{len(gone['logged_models'])} logged models"
-                     + ("" if report["dry_run"] else f", {gone['events']} events")
+                     + ("" if report["dry_run"] else f", {gone['events']} events") + f", {gone['traces']} traces"
                      + f"; {_size(gone['artifact_bytes'])} of artifact files in {gone['artifact_folders']} folders")  # fmt: skip
         for kind in ("runs", "experiments", "logged_models"):
             if gone[kind]:

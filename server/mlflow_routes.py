@@ -27,7 +27,9 @@ def add_mlflow_routes(
     for path, methods in trace_routes.ROUTES.items():
         app.add_route(path, MlflowResource(dispatcher, methods))
     app.add_route(trace_routes.OTLP_PATH, trace_routes.OtlpTraces(server, dispatcher))
-    app.add_route(trace_routes.ARTIFACT_PATH, trace_routes.TraceArtifact(server, store, dispatcher))
+    trace_artifact = trace_routes.TraceArtifact(server, store, dispatcher)
+    app.add_route(trace_routes.ARTIFACT_PATH, trace_artifact)
+    app.add_route(trace_routes.ARTIFACT_PATH_V3, trace_artifact)
     artifacts = ArtifactResource(server, store, dispatcher)
     app.add_route(ARTIFACTS_PREFIX, artifacts)
     app.add_route(ARTIFACTS_PREFIX + "/{path:path}", artifacts)

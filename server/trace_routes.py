@@ -36,6 +36,7 @@ RUN_HEADER = "x-mlflow-run-id"
 PROTOBUF = "application/x-protobuf"
 OTLP_JSON = "application/json"
 ARTIFACT_PATH = "/api/2.0/mlflow/get-trace-artifact"
+ARTIFACT_PATH_V3 = "/api/3.0/mlflow/get-trace-artifact"  # what MLflow 3.17's UI calls
 # MLflow's trace paths -> {method: endpoint of schema/mlflow's traces}; `{x}` parts join the request.
 # Falcon prefers a literal segment to a field, so /traces/search is never read as a trace id.
 ROUTES = {
@@ -46,6 +47,7 @@ ROUTES = {
     "/api/3.0/mlflow/traces/search": {"POST": "traces.search_v3"},
     "/api/3.0/mlflow/traces/delete-traces": {"POST": "traces.delete_traces"},
     "/api/3.0/mlflow/traces/calculate-filter-correlation": {"POST": "traces.calculate_filter_correlation"},
+    "/api/3.0/mlflow/traces/metrics": {"POST": "traces.query_metrics"},
     "/api/3.0/mlflow/traces/{trace_id}": {"GET": "traces.get_info_v3"},
     "/api/3.0/mlflow/traces/{trace_id}/tags": {"PATCH": "traces.set_tag", "DELETE": "traces.delete_tag"},
     "/api/3.0/mlflow/traces/{trace_id}/assessments": {"POST": "assessments.create"},
@@ -74,6 +76,7 @@ ROUTES = {
     "/api/3.0/mlflow/scorers/versions": {"GET": "scorers.list_versions"},
     "/api/3.0/mlflow/scorers/get": {"GET": "scorers.get"},
     "/api/3.0/mlflow/scorers/delete": {"DELETE": "scorers.delete"},
+    "/api/3.0/mlflow/users/current/permissions": {"GET": "users.current_permissions"},
     # Webhooks of the model registry's and prompts' events.
     "/api/2.0/mlflow/webhooks": {"POST": "webhooks.create", "GET": "webhooks.list_webhooks"},
     "/api/2.0/mlflow/webhooks/{webhook_id}": {"GET": "webhooks.get", "PATCH": "webhooks.update", "DELETE": "webhooks.delete"},

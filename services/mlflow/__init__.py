@@ -48,13 +48,15 @@ def handler_table() -> dict[str, Callable[..., Any]]:
 
 
 def _trace_handlers() -> dict[str, Callable[..., Any]]:
-    from regista.services.mlflow import assessments, evaluation_datasets, scorers, trace_ingest, trace_search, traces, webhooks
+    from regista.services.mlflow import (assessments, evaluation_datasets, scorers, trace_ingest, trace_metrics, trace_search, traces,
+                                         users, webhooks)  # fmt: skip
 
     actions = ("start_v3", "get_info_v3", "get_v3", "batch_get", "batch_get_infos", "delete_traces", "set_tag", "delete_tag",
                "link_to_run", "link_prompts", "start_v2", "end_v2", "get_info_v2", "get_trace_artifact")  # fmt: skip
     table: dict[str, Callable[..., Any]] = {f"traces.{action}": getattr(traces, action) for action in actions}
     table.update({"traces.search_v3": trace_search.search_v3, "traces.search_v2": trace_search.search_v2,
                   "traces.calculate_filter_correlation": trace_search.calculate_filter_correlation,
+                  "traces.query_metrics": trace_metrics.query, "users.current_permissions": users.current_permissions,
                   "traces.log_spans": trace_ingest.log_spans})  # fmt: skip
     table.update({f"assessments.{action}": getattr(assessments, action) for action in ("create", "get", "update", "delete")})
     dataset_actions = ("create", "get", "delete", "search", "set_tags", "delete_tag", "upsert_records", "get_records",

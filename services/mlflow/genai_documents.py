@@ -101,6 +101,7 @@ class WebhookDelivery(RevisionedDocument):
     claimed_until = FloatField()  # a sender's claim expires then
     last_status = IntField()
     last_error = StringField()
+    finished = FloatField()  # when it was delivered, failed for good or dropped; pruned a week later
 
 
 DOCUMENTS = [EvaluationDataset, DatasetRecord, Scorer, Webhook, WebhookDelivery]

@@ -195,6 +195,21 @@ def delete(call: Call, trace_ids: list[str]) -> int:
     return deleted
 
 
+def expire(company: str, experiment: str, cutoff_ms: int | None, dry_run: bool = False) -> int:
+    """Delete (or count) an experiment's traces started before `cutoff_ms` (None: all), with their spans:
+    retention's traces_days and the purge of a deleted experiment. One span query a trace, by equality
+    (the embedded database serves `trace` equal to one id from its index)."""
+    query: dict[str, Any] = {"experiment": experiment, "company": company}
+    found = [raw for raw in Trace._get_collection().find(query, {"trace_id": 1, "request_time": 1})
+             if cutoff_ms is None or raw["request_time"] < cutoff_ms]  # fmt: skip
+    if dry_run:
+        return len(found)
+    for raw in found:
+        TraceSpan._get_collection().delete_many({"trace": raw["trace_id"], "company": company})
+        Trace._get_collection().delete_one({"_id": raw["_id"]})
+    return len(found)
+
+
 def link_to_run(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     trace_ids, run_id = list(request["trace_ids"]), request["run_id"]
     if len(trace_ids) > MAX_LINKED_TRACES:

@@ -9,6 +9,12 @@ from regista.server.call import Call
 
 
 
+def current_permissions(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    """users/current/permissions, which MLflow 3.17's UI asks once users/current names someone: Regista's
+    roles decide what a call may do (an admin may do all), so no per-resource grants are listed."""
+    return {"is_admin": call.identity.role in ADMIN_ROLES, "permissions": []}
+
+
 def current(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     identity = call.identity
     return {

@@ -39,6 +39,9 @@ MAX_BACKOFF_S = 60
 CLAIM_S = 120  # a claimed delivery another process may take over after this long (its sender died)
 PASS_BUDGET_S = 5.0  # a pass stops sending after this long; the rest waits for the next pass
 USER_AGENT = "Regista-Webhooks"
+KEPT_S = 7 * 86_400  # finished deliveries are kept a week (to look into), then pruned
+PRUNE_EVERY_S = 3_600
+_last_prune = [0.0]  # when this process last pruned: an hourly chore, nothing another process needs
 
 
 def interval_s(config: Config) -> float:
@@ -137,6 +140,10 @@ def send(config: Config, url: str, body: str, secret: str | None, delivery_id: s
 def deliver_due(config: Config) -> int:
     """One pass: send the deliveries that are due, as many as fit in PASS_BUDGET_S; how many were sent."""
     collection = WebhookDelivery._get_collection()
+    if time.time() - _last_prune[0] > PRUNE_EVERY_S:
+        _last_prune[0] = time.time()
+        for state in ("delivered", "failed", "dropped"):  # by equality: the embedded database's index serves it
+            collection.delete_many({"state": state, "finished": {"$lt": time.time() - KEPT_S}})
     started, sent = time.monotonic(), 0
     while time.monotonic() - started < PASS_BUDGET_S:
         now = time.time()
@@ -155,7 +162,7 @@ def _attempt(config: Config, delivery: dict[str, Any]) -> None:
     collection = WebhookDelivery._get_collection()
     hook = Webhook._get_collection().find_one({"_id": delivery["webhook"], "company": delivery["company"]})
     if hook is None or hook.get("status") != "ACTIVE":
-        collection.update_one({"_id": delivery["_id"]}, {"$set": {"state": "dropped"}})
+        collection.update_one({"_id": delivery["_id"]}, {"$set": {"state": "dropped", "finished": time.time()}})
         return
     secret = decrypt(config, hook["secret"]) if hook.get("secret") else None
     attempts = int(delivery.get("attempts") or 0) + 1
@@ -170,11 +177,11 @@ def _attempt(config: Config, delivery: dict[str, Any]) -> None:
     retryable = (status in RETRY_STATUSES or status is None) and attempts <= int(config.get("webhooks.max_retries"))
     change: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error, "claimed_until": 0.0}
     if done:
-        change["state"] = "delivered"
+        change.update(state="delivered", finished=time.time())
     elif retryable:
         change["next_attempt"] = time.time() + _backoff(attempts, retry_after)
     else:
-        change["state"] = "failed"
+        change.update(state="failed", finished=time.time())
         log.warning("webhook %s: delivery %s failed after %d attempts (%s)", hook["_id"], delivery["_id"], attempts, status or error)
     collection.update_one({"_id": delivery["_id"]}, {"$set": change})
 

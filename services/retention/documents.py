@@ -18,5 +18,6 @@ class RetentionPolicy(RevisionedDocument):
     console_days = IntField(min_value=1)
     debug_images_days = IntField(min_value=1)
     metric_points_days = IntField(min_value=1)
+    traces_days = IntField(min_value=1)
     updated = DateTimeField()
     updated_by = StringField()

@@ -1,5 +1,5 @@
-"""Applying retention policies: deleting each project's console lines and debug images older than its
-policy says, and downsampling its older metric points to what their summaries keep. Run by the server's background job (every retention.interval_sec, in every process: a pass
+"""Applying retention policies: deleting each project's console lines, debug images and MLflow traces older
+than its policy says, and downsampling its older metric points to what their summaries keep. Run by the server's background job (every retention.interval_sec, in every process: a pass
 only deletes what is old enough, so passes running at once delete each event once), by retention.apply
 and by `regista gc`. A dry run counts instead of deleting.
 """
@@ -14,6 +14,7 @@ from regista.server.config import Config
 from regista.services.events import downsampling
 from regista.services.events.documents import TaskEvent
 from regista.services.events.series_store import overviews
+from regista.services.mlflow import traces
 from regista.services.models.documents import Model
 from regista.services.projects.documents import Project
 from regista.services.retention import policies
@@ -33,7 +34,7 @@ class Report:
         return {
             "dry_run": self.dry_run, "projects": self.projects,
             "console_events": self.deleted["console_days"], "debug_image_events": self.deleted["debug_images_days"],
-            "metric_points": self.deleted[policies.METRIC_POINTS],
+            "metric_points": self.deleted[policies.METRIC_POINTS], "traces": self.deleted[policies.TRACES],
         }  # fmt: skip
 
 
@@ -51,6 +52,9 @@ def apply(config: Config, company: str | None = None, dry_run: bool = False, now
             cutoff = now_ms - kept_days * DAY_MS
             if kind == policies.METRIC_POINTS:
                 report.deleted[kind] += _downsample(owners, cutoff, dry_run)
+                continue
+            if kind == policies.TRACES:
+                report.deleted[kind] += traces.expire(project["company"], project_id, cutoff, dry_run)
                 continue
             query = {"company": project["company"], "type": policies.EVENTS[kind], "timestamp": {"$lt": cutoff}}
             report.deleted[kind] += _delete(owners, query, dry_run)

@@ -19,7 +19,8 @@ from regista.services.retention.documents import RetentionPolicy
 
 EVENTS = {"console_days": "log", "debug_images_days": "training_debug_image"}  # policy field: event type
 METRIC_POINTS = "metric_points_days"  # older metric points downsampled to their summary (downsampling)
-KINDS = (*EVENTS, METRIC_POINTS)
+TRACES = "traces_days"  # MLflow traces (and their spans, assessments) of the experiment, by start time
+KINDS = (*EVENTS, METRIC_POINTS, TRACES)
 MAX_DAYS = 36500
 
 

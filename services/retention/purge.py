@@ -29,6 +29,7 @@ from regista.services.audit.log import record_command
 from regista.services.common.values import utcnow
 from regista.services.mlflow import run_records, shapes, uris
 from regista.services.mlflow.documents import LoggedModel
+from regista.services.mlflow import traces
 from regista.services.projects.documents import Project
 from regista.services.tasks.cleanup import delete_task
 from regista.services.tasks.documents import Task
@@ -43,6 +44,7 @@ class Purged:
     experiments: list[str] = field(default_factory=list)
     logged_models: list[str] = field(default_factory=list)
     events: int = 0  # events deleted with the runs (not counted in a dry run)
+    traces: int = 0  # MLflow traces deleted with the experiments (counted in a dry run too)
     artifact_bytes: int = 0  # bytes of the artifact files removed (or that would be)
     artifact_folders: int = 0
     _counted: list[Path] = field(default_factory=list, repr=False)  # folders removed (or that would be)
@@ -79,6 +81,7 @@ def purge(
             result.runs.append(raw["_id"])
             _remove(folder, result, dry_run)
         for raw in held["experiments"]:
+            result.traces += traces.expire(company, raw["_id"], None, dry_run)
             if not dry_run:
                 Project._get_collection().delete_one({"_id": raw["_id"], "company": company})
             result.experiments.append(raw["_id"])

@@ -43,3 +43,17 @@ def test_gc_refuses_what_it_cannot_do_with_a_clear_message(api, database_uri):
     assert not_deleted.returncode == 2 and f"no such run: {active}" in not_deleted.stderr
     assert api.call("tasks.get_all", {"id": [active]})["tasks"]
     assert "a task archived in ClearML is a deleted" in gc(database_uri, "--help").stdout.replace("\n", " ")
+
+
+def test_purging_a_deleted_experiment_deletes_its_traces(api, database_uri):
+    from tests.services.mlflow.test_traces import _export
+
+    experiment = api.client.simulate_post("/api/2.0/mlflow/experiments/create", json={"name": "traced"}, headers=api.headers).json["experiment_id"]
+    sent = api.client.simulate_post("/v1/traces", body=_export("cc" * 16, [("dd" * 8, None, "root")]),
+                                    headers={**api.headers, "Content-Type": "application/x-protobuf", "x-mlflow-experiment-id": experiment})  # fmt: skip
+    assert sent.status_code == 200
+    api.client.simulate_post("/api/2.0/mlflow/experiments/delete", json={"experiment_id": experiment}, headers=api.headers)
+    done = gc(database_uri, "--experiment-ids", experiment, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["purged"]["traces"] == 1
+    assert api.client.simulate_get(f"/api/3.0/mlflow/traces/tr-{'cc' * 16}", headers=api.headers).status_code == 404

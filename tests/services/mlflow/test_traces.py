@@ -249,3 +249,22 @@ def test_filter_correlation(traced, mlflow_client):
     assert nothing.filter1_count == 0 and nothing.npmi != nothing.npmi  # NaN: undefined
     with pytest.raises(MlflowException, match="Invalid"):
         client.calculate_trace_filter_correlation([experiment_id], "invalid.filter = 'x'", "tags.tool = 'yes'")
+
+
+def test_trace_metrics_for_the_overview_charts(traced, api):
+    mlflow, experiment_id = traced
+    first = _app(mlflow, "one")
+    _app(mlflow, "two")
+    body = {"experiment_ids": [experiment_id], "view_type": "TRACES", "metric_name": "total_tokens",
+            "aggregations": [{"aggregation_type": "SUM"}, {"aggregation_type": "PERCENTILE", "percentile_value": 50}],
+            "time_interval_seconds": 3600}  # fmt: skip
+    points = api.client.simulate_post("/api/3.0/mlflow/traces/metrics", json=body, headers=api.headers).json["data_points"]
+    assert [p["values"] for p in points] == [{"SUM": 14.0, "P50.0": 7.0}] and "time_bucket" in points[0]["dimensions"]
+    spans = {**body, "view_type": "SPANS", "metric_name": "span_count", "aggregations": [{"aggregation_type": "COUNT"}], "dimensions": ["span_name"]}
+    del spans["time_interval_seconds"]
+    counted = api.client.simulate_post("/api/3.0/mlflow/traces/metrics", json=spans, headers=api.headers).json["data_points"]
+    assert {p["dimensions"]["span_name"]: p["values"]["COUNT"] for p in counted} == {"pipeline": 2.0, "retrieve": 2.0, "answer": 2.0}
+    filtered = {**body, "filters": [f"attributes.request_id = '{first}'"]}
+    assert api.client.simulate_post("/api/3.0/mlflow/traces/metrics", json=filtered, headers=api.headers).json["data_points"][0]["values"]["SUM"] == 7.0
+    bad = api.client.simulate_post("/api/3.0/mlflow/traces/metrics", json={**body, "metric_name": "colour"}, headers=api.headers)
+    assert bad.status_code == 400 and "metric_name must be one of" in bad.json["message"]

@@ -46,7 +46,7 @@ def test_a_dry_run_counts_and_deletes_nothing(admin, aged):
     admin.call("retention.set", {"project": project, "console_days": 5, "debug_images_days": 50}, version="2.31")
     before = counts(task)
     dry = admin.call("retention.apply", {"dry_run": True}, version="2.31")
-    assert dry == {"dry_run": True, "projects": 1, "console_events": 2, "debug_image_events": 1, "metric_points": 0}
+    assert dry == {"dry_run": True, "projects": 1, "console_events": 2, "debug_image_events": 1, "metric_points": 0, "traces": 0}
     assert counts(task) == before
     assert admin.call("retention.apply", {}, version="2.31") == {**dry, "dry_run": False}
     assert counts(task) == {**before, "log": 1, "training_debug_image": 2}

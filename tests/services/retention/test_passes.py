@@ -56,9 +56,37 @@ def test_a_public_project_is_never_touched(api, admin, test_config):
         ({"console_days": 3}, "a policy is an object naming its project"),
         ({"project": "p", "console_days": 0}, "retention.policies[0].console_days: a number of days from 1 to 36500"),
         ({"project": "p", "console_days": "3"}, "a number of days"),
-        ({"project": "p", "traces_days": 3}, "unknown fields ['traces_days']"),
+        ({"project": "p", "artifact_days": 3}, "unknown fields ['artifact_days']"),
     ],
 )
 def test_configured_policies_are_checked(test_config, entry, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         policies.configured(test_config.with_overrides({"retention.policies": [entry]}))
+
+
+def test_traces_older_than_the_policy_are_deleted_with_their_spans(api, admin):
+    import time
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    project = api.call("projects.create", {"name": "bot", "description": ""})["id"]
+    now_ns = time.time_ns()
+    for trace_hex, days in (("aa" * 16, 100), ("bb" * 16, 1)):
+        export = ExportTraceServiceRequest()
+        span = export.resource_spans.add().scope_spans.add().spans.add()
+        span.trace_id, span.span_id, span.name = bytes.fromhex(trace_hex), bytes.fromhex("11" * 8), f"{days} days old"
+        span.start_time_unix_nano = now_ns - days * 86_400 * 10**9
+        span.end_time_unix_nano = span.start_time_unix_nano + 10**9
+        sent = api.client.simulate_post("/v1/traces", body=export.SerializeToString(),
+                                        headers={**api.headers, "Content-Type": "application/x-protobuf", "x-mlflow-experiment-id": project})  # fmt: skip
+        assert sent.status_code == 200
+    admin.call("retention.set", {"project": project, "traces_days": 30}, version="2.31")
+    assert admin.call("retention.apply", {"dry_run": True}, version="2.31")["traces"] == 1
+    assert api.client.simulate_get(f"/api/3.0/mlflow/traces/tr-{'aa' * 16}", headers=api.headers).status_code == 200
+    assert admin.call("retention.apply", {}, version="2.31")["traces"] == 1
+    assert api.client.simulate_get(f"/api/3.0/mlflow/traces/tr-{'aa' * 16}", headers=api.headers).status_code == 404
+    kept = api.client.simulate_get("/api/3.0/mlflow/traces/get", params={"trace_id": f"tr-{'bb' * 16}"}, headers=api.headers).json["trace"]
+    assert [span["name"] for span in kept["spans"]] == ["1 days old"]
+    from regista.services.mlflow.trace_documents import TraceSpan
+
+    assert TraceSpan._get_collection().count_documents({"trace": f"tr-{'aa' * 16}"}) == 0  # no span left behind
