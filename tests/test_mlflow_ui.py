@@ -26,7 +26,7 @@ from bench import processes
 from regista.server.ui_assets import MLFLOW_UI_VERSION, default_ui_folder, installed_ui
 from tests.clearml_support import run_sdk, server  # noqa: F401 (server: the module's fixture)
 from tests.conftest import FIXTURES
-from tests.ui_browser import Browser, start_browser
+from tests.ui_browser import Browser, log_in, start_browser
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 EXPERIMENT = "image-classifier"  # the experiment the MLflow client logs to, and the ClearML SDK's project
@@ -53,11 +53,7 @@ def browser(server, logged):  # noqa: F811
     """Chromium logged in through Regista's login page, with MLflow's "Model training" view chosen."""
     started = start_browser(server.port)
     try:
-        started.open("/")
-        started.wait_for("#access_key")
-        started.driver.find_element("css selector", "#access_key").send_keys(processes.BENCH_KEY)
-        started.driver.find_element("css selector", "#secret_key").send_keys(processes.BENCH_SECRET)
-        started.driver.find_element("css selector", "button[type=submit]").click()
+        log_in(started, processes.BENCH_KEY, processes.BENCH_SECRET)
         started.click_text("Model training", timeout=60)
         started.settle()
         yield started

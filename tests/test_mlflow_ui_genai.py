@@ -19,7 +19,7 @@ from regista.server.ui_assets import default_ui_folder, installed_ui
 from tests.clearml_support import server  # noqa: F401 (the module's fixture)
 from tests.conftest import FIXTURES
 from tests.test_mlflow_ui import assert_no_failed_calls, keep
-from tests.ui_browser import start_browser
+from tests.ui_browser import log_in, start_browser
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +37,7 @@ def traced(server):  # noqa: F811 (the imported fixture)
 def browser(server, traced):  # noqa: F811
     started = start_browser(server.port)
     try:
-        started.open("/")
-        started.wait_for("#access_key")
-        started.driver.find_element("css selector", "#access_key").send_keys(processes.BENCH_KEY)
-        started.driver.find_element("css selector", "#secret_key").send_keys(processes.BENCH_SECRET)
-        started.driver.find_element("css selector", "button[type=submit]").click()
+        log_in(started, processes.BENCH_KEY, processes.BENCH_SECRET)
         started.wait_for_text("Experiments")
         started.settle()
         yield started

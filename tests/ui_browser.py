@@ -157,3 +157,12 @@ def start_browser(port: int, size: tuple[int, int] = (1400, 900)) -> Browser:
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     return Browser(webdriver.Chrome(service=Service(driver), options=options), f"http://{HOST}:{port}")
+
+
+def log_in(browser: Browser, access_key: str, secret_key: str) -> None:
+    """Through Regista's login page, as a person signs in (the page answers the first visit)."""
+    browser.open("/")
+    browser.wait_for("#access_key")
+    browser.driver.find_element("css selector", "#access_key").send_keys(access_key)
+    browser.driver.find_element("css selector", "#secret_key").send_keys(secret_key)
+    browser.driver.find_element("css selector", "button[type=submit]").click()
