@@ -9,14 +9,14 @@ log-batch and set-tag write (tests/bench/test_runs_scale.py checks that the API 
 from __future__ import annotations
 
 import random
-import statistics
-import time
 import uuid
 from datetime import datetime, timedelta
 from collections.abc import Iterable
 from typing import Any
 
 import requests
+
+from bench import timing
 
 from regista.services.common.keys import escape_key
 from regista.services.events.scalars import Point, summarize
@@ -69,15 +69,4 @@ def search_p50_ms(url: str, headers: dict[str, str], experiment: str, rounds: in
     """The median time of QUERY on the experiment over `rounds` (after one warm-up), and its last answer."""
     session = requests.Session()
     session.headers.update(headers)
-    body = {**QUERY, "experiment_ids": [experiment]}
-    answer: dict[str, Any] = {}
-    times = []
-    for index in range(rounds + 1):
-        started = time.perf_counter()
-        response = session.post(f"{url}/api/2.0/mlflow/runs/search", json=body, timeout=600)
-        elapsed = time.perf_counter() - started
-        response.raise_for_status()
-        answer = response.json()
-        if index:
-            times.append(elapsed * 1000)
-    return round(statistics.median(times), 1), answer
+    return timing.post_p50_ms(session, f"{url}/api/2.0/mlflow/runs/search", {**QUERY, "experiment_ids": [experiment]}, rounds)

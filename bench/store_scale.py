@@ -18,12 +18,13 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from bench import timing
 
 from bench.scalar_scale import history_count
 
@@ -69,9 +70,8 @@ def ingest(url: str, headers: dict[str, str], seconds: float, writers: int = 16)
     logged: dict[str, int] = {}
     errors: list[str] = []
     deadline = time.monotonic() + seconds
-    started = time.monotonic()
 
-    def writer() -> None:
+    def writer(_: int) -> None:
         session = runs.new_session()
         run_id = runs.new_run(session)
         steps = 0
@@ -83,12 +83,7 @@ def ingest(url: str, headers: dict[str, str], seconds: float, writers: int = 16)
             errors.append(repr(exc))
         logged[run_id] = steps
 
-    threads = [threading.Thread(target=writer) for _ in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
+    elapsed = timing.side_by_side(writers, writer)
     if errors:
         raise RuntimeError(f"{len(errors)} writers failed: {errors[0]}")
     for run_id, steps in logged.items():

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import statistics
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from bench import timing
 
 from bench.runs_scale import insert_in_batches
 from regista.services.mlflow.trace_info import keyed
@@ -51,16 +51,7 @@ def search_p50_ms(url: str, headers: dict[str, str], experiment: str, query: dic
     session = requests.Session()
     session.headers.update(headers)
     body = {**query, "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment}}]}
-    times, answer = [], {}
-    for index in range(rounds + 1):
-        started = time.perf_counter()
-        response = session.post(f"{url}/api/3.0/mlflow/traces/search", json=body, timeout=600)
-        elapsed = time.perf_counter() - started
-        response.raise_for_status()
-        answer = response.json()
-        if index:  # the first warms caches
-            times.append(elapsed * 1000)
-    return round(statistics.median(times), 1), answer
+    return timing.post_p50_ms(session, f"{url}/api/3.0/mlflow/traces/search", body, rounds)
 
 
 def export(trace_hex: str, spans: int = SPANS) -> bytes:
@@ -100,13 +91,7 @@ def ingest(url: str, headers: dict[str, str], experiment: str, seconds: float, w
                 return
             accepted[index] += SPANS
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
+    elapsed = timing.side_by_side(writers, write)
     if failures:
         raise RuntimeError(f"OTLP ingest failed: {failures[0]}")
     return sum(accepted) / elapsed, sum(accepted)
