@@ -10,7 +10,6 @@ test_run_search.py compares both ways on the same runs).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from regista.server.call import Call
@@ -20,7 +19,7 @@ from regista.services.common.tenancy import writable
 from regista.services.events import scalar_tail
 from regista.services.mlflow import run_records, shapes
 from regista.services.mlflow.common import MAX_SEARCH_RESULTS, as_runs, find_experiment
-from regista.services.mlflow.search import Clause, order, order_entry, parse_clauses
+from regista.services.mlflow.search import Clause, like_pattern, order, order_entry, parse_clauses
 from regista.services.tasks.documents import Task
 
 # What shaping a run reads: the rest of a task (its script's diff, configuration, the scalar writes it
@@ -140,8 +139,7 @@ def _text(path: str, op: str, value: Any) -> dict[str, Any]:
     if op in ("IN", "NOT IN"):  # NOT IN: a run without the value is no member, so it is kept
         return {path: {"$in" if op == "IN" else "$nin": list(value)}}
     if op in ("LIKE", "ILIKE"):  # search.py's pattern, as a string with options (the embedded database's form)
-        pattern = "^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in value) + "$"
-        return {path: {"$regex": pattern, **({"$options": "i"} if op == "ILIKE" else {})}}
+        return {path: {"$regex": like_pattern(value), **({"$options": "i"} if op == "ILIKE" else {})}}
     if op == "!=":
         return {path: {"$exists": True, "$ne": value}}  # MLflow compares stored values: none is no match
     return {path: value}

@@ -136,7 +136,7 @@ def _predicate(entity: str, op: str, value_token: tuple[str, str]) -> Callable[[
         raise ApiError("invalid_parameter_value", f"Expected a quoted string for {entity}, got {raw}")
     target = raw[1:-1]
     if op in ("LIKE", "ILIKE"):
-        pattern = re.compile("^" + re.escape(target).replace("%", ".*").replace("_", ".") + "$", re.IGNORECASE if op == "ILIKE" else 0)
+        pattern = re.compile(like_pattern(target), re.IGNORECASE if op == "ILIKE" else 0)
         return lambda run: (v := _value_of(run, kind, key)) is not None and pattern.match(str(v)) is not None
     if op not in ("=", "!="):
         raise ApiError("invalid_parameter_value", f"{op} is not supported for {entity}: use =, !=, LIKE or ILIKE")
@@ -147,6 +147,11 @@ def _predicate(entity: str, op: str, value_token: tuple[str, str]) -> Callable[[
             return lambda run: (v := _value_of(run, kind, key)) is None or str(v) != target
         return lambda run: (v := _value_of(run, kind, key)) is not None and str(v) != target
     return lambda run: (v := _value_of(run, kind, key)) is not None and str(v) == target
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (`%` any run, `_` one character) as an anchored regular expression."""
+    return "^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in text) + "$"
 
 
 def _list_values(raw: str) -> list[str]:

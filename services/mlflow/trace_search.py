@@ -27,6 +27,7 @@ from regista.services.common.keys import escape_key
 from regista.services.mlflow import trace_info
 from regista.services.mlflow.common import find_experiment
 from regista.services.mlflow.trace_documents import Trace, TraceSpan
+from regista.services.mlflow.search import like_pattern
 from regista.services.mlflow.trace_info import plain
 
 MAX_RESULTS = 500
@@ -265,8 +266,7 @@ def _predicate(clause: Clause, spans: dict[str, list[dict[str, Any]]]) -> Callab
 
 def _comparison(op: str, value: Any) -> Callable[[Any], bool]:
     if op in ("LIKE", "ILIKE"):
-        pattern = re.compile("^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in str(value)) + "$",
-                             re.IGNORECASE | re.DOTALL if op == "ILIKE" else re.DOTALL)  # fmt: skip
+        pattern = re.compile(like_pattern(str(value)), re.IGNORECASE | re.DOTALL if op == "ILIKE" else re.DOTALL)
         return lambda v: pattern.match(str(v)) is not None
     if op == "RLIKE":
         try:

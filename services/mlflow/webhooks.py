@@ -22,6 +22,7 @@ from regista.services.common.atomic import modify
 from regista.services.common.values import utcnow
 from regista.services.mlflow import webhook_delivery as delivery
 from regista.services.mlflow.genai_documents import Webhook
+from regista.services.mlflow.trace_info import plain
 
 VALID_ACTIONS = {
     "REGISTERED_MODEL": {"CREATED"}, "MODEL_VERSION": {"CREATED"}, "MODEL_VERSION_TAG": {"SET", "DELETED"},
@@ -175,18 +176,13 @@ PROMPT_ENTITIES = {"REGISTERED_MODEL": "PROMPT", "MODEL_VERSION": "PROMPT_VERSIO
                    "MODEL_VERSION_ALIAS": "PROMPT_ALIAS"}  # fmt: skip
 
 
-def plain_tags(properties: dict[str, Any] | None) -> dict[str, str]:
-    """Stored tags ({escaped key: {key, value}}) as {key: value}."""
-    return {item["key"]: item.get("value", "") for item in (properties or {}).values() if isinstance(item, dict) and "key" in item}
-
-
 def visible(tags: dict[str, str]) -> dict[str, str]:
     """Tags as an event shows them: without the prompt marks MLflow keeps to itself."""
     return {k: v for k, v in tags.items() if k not in (PROMPT_TAG, PROMPT_TEXT_TAG) and not k.startswith("_mlflow")}
 
 
 def is_prompt(properties: dict[str, Any] | None) -> bool:
-    return plain_tags(properties).get(PROMPT_TAG) == "true"
+    return plain(properties).get(PROMPT_TAG) == "true"
 
 
 def registry_event(call: Call, properties: dict[str, Any] | None, entity: str, action: str, data: dict[str, Any]) -> None:
@@ -201,7 +197,7 @@ def prompt_tag_event(call: Call, properties: dict[str, Any] | None, action: str,
 
 
 def version_created(call: Call, properties: dict[str, Any] | None, version: dict[str, Any]) -> None:
-    tags = plain_tags(properties)
+    tags = plain(properties)
     common = {"name": version["name"], "version": str(version["version"]), "tags": visible(tags), "description": version.get("description") or ""}
     if tags.get(PROMPT_TAG) == "true":
         fire(call, "PROMPT_VERSION", "CREATED", {**common, "template": tags.get(PROMPT_TEXT_TAG, "")})
