@@ -20,6 +20,9 @@ from regista.server.errors import ApiError
 from regista.server.parts import FileStore
 
 
+BATCH_DELETE = "delete_many"  # POST <prefix>/delete_many with a JSON body deletes files; multipart there uploads
+
+
 class FilesResource:
     def __init__(
         self, server: ServerContext, store: FileStore, render_error: Callable[[str, dict, Exception], tuple[int, int, bytes]]
@@ -30,6 +33,9 @@ class FilesResource:
         self._max_bytes = int(server.config.get("files.max_file_bytes"))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
+        if path.strip("/") == BATCH_DELETE and (req.content_type or "").startswith(falcon.MEDIA_JSON):
+            return self._delete_many(req, resp)
+
         def upload(root: Path) -> None:
             if not (req.content_type or "").startswith("multipart/form-data"):
                 raise ApiError("unsupported_media_type", "uploads are multipart/form-data, one field per file")
@@ -59,6 +65,24 @@ class FilesResource:
             resp.data = b"{}"
 
         self._guarded(req, resp, delete)
+
+    def _delete_many(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """POST /delete_many {files: [path, ...]}: {deleted: {file: path}, errors: {reason: [file, ...]}}, as
+        ClearML's file server answers (a folder goes with its contents; an empty path is refused)."""
+
+        def delete_many(root: Path) -> None:
+            try:
+                body = req.get_media()
+            except falcon.MediaMalformedError:
+                raise ApiError("malformed_json", "the body is not JSON") from None
+            files = body.get("files") if isinstance(body, dict) else None
+            if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+                raise ApiError("validation_error", "files: a non-empty list of paths is required")
+            deleted, errors = self._store.delete_many(root, files)
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = envelope.dumps({"deleted": deleted, "errors": errors})
+
+        self._guarded(req, resp, delete_many)
 
     def _guarded(self, req: falcon.Request, resp: falcon.Response, action: Any) -> None:
         error = self._folders.run(req, action)

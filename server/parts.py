@@ -31,6 +31,8 @@ class FileStore(Protocol):
 
     def delete(self, root: Path, relative: str) -> None: ...
 
+    def delete_many(self, root: Path, paths: list[str]) -> tuple[dict[str, str], dict[str, list[str]]]: ...
+
 
 @dataclass(frozen=True)
 class ServiceParts:

@@ -16,10 +16,12 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     from regista.services.auth import handlers as auth
     from regista.services.events import handlers as events
     from regista.services.organization import handlers as organization
+    from regista.services.pipelines import handlers as pipelines
     from regista.services.projects import handlers as projects
     from regista.services.queues import service as queues
     from regista.services.reports import handlers as reports
     from regista.services.retention import handlers as retention
+    from regista.services.serving import handlers as serving
     from regista.services.tasks import service as tasks
     from regista.services.workers import service as workers
 
@@ -31,11 +33,13 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
         "login": login.HANDLERS,
         "models": models.HANDLERS,
         "organization": organization.HANDLERS,
+        "pipelines": pipelines.HANDLERS,
         "projects": projects.HANDLERS,
         "queues": queues.HANDLERS,
         "reports": reports.HANDLERS,
         "retention": retention.HANDLERS,
         "server": server_info.HANDLERS,
+        "serving": serving.HANDLERS,
         "tasks": tasks.HANDLERS,
         "users": users.HANDLERS,
         "workers": workers.HANDLERS,
@@ -66,13 +70,14 @@ def document_classes() -> list[type]:
     from regista.services.projects.documents import Project
     from regista.services.events.documents import ScalarChunk, ScalarCompacted, ScalarOverview, TaskEvent
     from regista.services.mlflow import documents as mlflow, genai_documents as genai, trace_documents as traces
-    from regista.services.tasks.documents import Task
+    from regista.services.tasks.documents import PendingFileDeletion, Task
     from regista.services.queues import documents as queues
     from regista.services.retention.documents import RetentionPolicy
+    from regista.services.serving import documents as serving
     from regista.services.workers import documents as workers
 
     return [Company, User, Credentials, RevokedToken, LoginFailures, PendingLogin, AuditEvent, Model, Project, Task, ScalarChunk, ScalarOverview, ScalarCompacted, TaskEvent,
-            *mlflow.DOCUMENTS, *traces.DOCUMENTS, *genai.DOCUMENTS, *queues.DOCUMENTS, *workers.DOCUMENTS, RetentionPolicy]
+            *mlflow.DOCUMENTS, *traces.DOCUMENTS, *genai.DOCUMENTS, *queues.DOCUMENTS, *workers.DOCUMENTS, RetentionPolicy, *serving.DOCUMENTS, PendingFileDeletion]
 
 
 def periodic_jobs() -> list:
@@ -81,10 +86,13 @@ def periodic_jobs() -> list:
     from regista.services.auth import sso, throttle
     from regista.services.retention import passes as retention
     from regista.services.mlflow import webhook_delivery
-    from regista.services.tasks import watchdog
+    from regista.services.serving import containers as serving
+    from regista.services.tasks import external_files, watchdog
 
     return [PeriodicJob("non-responsive tasks", watchdog.stop_non_responsive_tasks, watchdog.interval_sec),
             PeriodicJob("old failed logins", throttle.forget_old_failures, throttle.sweep_interval_s),
             PeriodicJob("unfinished single sign-on logins", sso.forget_old_logins, sso.sweep_interval_s),
             PeriodicJob("retention policies", retention.background_pass, retention.interval_sec),
-            PeriodicJob("webhook deliveries", webhook_delivery.deliver_due, webhook_delivery.interval_s)]
+            PeriodicJob("webhook deliveries", webhook_delivery.deliver_due, webhook_delivery.interval_s),
+            PeriodicJob("expired serving containers and statistics", serving.remove_expired, serving.interval_sec),
+            PeriodicJob("files of deleted tasks", external_files.delete_due, external_files.interval_s)]

@@ -63,6 +63,7 @@ SERVICE_FIELD_KINDS = {
     ("registered_models", "filter"): "registry_filter", ("model_versions", "filter"): "registry_filter",
     ("traces", "request_id"): "trace", ("traces", "filter"): "trace_filter", ("scorers", "name"): "scorer_name",
     ("evaluation_datasets", "filter_string"): "dataset_filter",
+    ("serving", "container_id"): "container", ("serving", "endpoint_url"): "endpoint_url",
 }  # fmt: skip
 # Inside the items of an array (events of a batch), only a task id names a record.
 NESTED_KINDS = {"task": "task"}

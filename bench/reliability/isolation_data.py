@@ -162,6 +162,17 @@ def seed_victim(admin: Caller, user: Caller, copies: int, files_prefix: str) -> 
         own_task = {"name": mark("usertask"), "type": "training", "project": project}
         victim.add("task", ok(user.native("tasks.create", own_task))["id"])
         _seed_mlflow(admin, victim, mark, now)
+        # A pipeline run with a step (include_pipeline_steps, pipelines.*) and a live serving container.
+        controller = {"name": mark("pipeline"), "type": "controller", "project": project, "system_tags": ["pipeline"]}
+        controller = victim.add("task", ok(admin.native("tasks.create", controller))["id"])
+        step = {"name": mark("step"), "type": "training", "project": project, "parent": controller}
+        victim.add("task", ok(admin.native("tasks.create", step))["id"])
+        container = {
+            "container_id": victim.add("container", mark("container")), "endpoint_name": mark("endpoint"),
+            "model_name": mark("servedmodel"), "endpoint_url": victim.add("endpoint_url", f"http://{mark('url')}.example/serve"),
+            "requests_num": 5, "machine_stats": {"cpu_usage": [1.0]},
+        }  # fmt: skip
+        ok(admin.native("serving.container_status_report", container, version="2.31"))
         file_path = f"{project}/{task}/{mark('file')}.bin"
         ok(admin.send("POST", files_prefix, files={file_path: (file_path, mark("filebody").encode())}))
         victim.file_paths.append(file_path)

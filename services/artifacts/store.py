@@ -8,9 +8,11 @@ renamed, so a reader never sees half a file.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+from urllib.parse import unquote_plus
 
 from regista.server.errors import ApiError
 
@@ -90,3 +92,28 @@ def delete(root: Path, relative: str) -> None:
     if not path.is_file():
         raise ApiError("resource_does_not_exist", f"File {relative!r} does not exist")
     path.unlink()
+
+
+def delete_many(root: Path, paths: list[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Delete files and folders (with their contents): ({path given: path deleted}, {reason: [paths]}).
+    An empty path would name the whole company folder, so it is refused rather than obeyed."""
+    deleted: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for given in dict.fromkeys(paths):
+        relative = unquote_plus(given).strip("/")
+        try:
+            if not relative:
+                raise ApiError("invalid_parameter_value", "Empty path not allowed")
+            path = safe_path(root, relative)
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.is_file():
+                path.unlink()
+            else:
+                raise ApiError("resource_does_not_exist", "Not found")
+            deleted[given] = relative
+        except ApiError as error:
+            errors.setdefault(error.message or error.name, []).append(given)
+        except OSError as error:
+            errors.setdefault(error.strerror or "I/O error", []).append(given)
+    return deleted, errors

@@ -246,15 +246,43 @@ def _sort(order_by: list[str], has_text_search: bool) -> list[tuple[str, Any]]:
 
 
 def _copy_path(source: dict[str, Any], target: dict[str, Any], path: list[str]) -> None:
-    value: Any = source
-    for part in path:
-        if not isinstance(value, dict) or part not in value:
-            return
-        value = value[part]
-    node = target
-    for part in path[:-1]:
-        node = node.setdefault(part, {})
-    node[path[-1]] = value
+    """Copy the value at `path` into `target`, through lists as MongoDB projects them ("models.input.model"
+    keeps each input's model), merging with what other paths copied already."""
+    picked = _pick(source, path)
+    if picked is not _MISSING:
+        _merge(target, picked)
+
+
+_MISSING = object()
+
+
+def _pick(value: Any, path: list[str]) -> Any:
+    if not path:
+        return value
+    if isinstance(value, list):
+        # As MongoDB: an element without the path stays as {}, one that is no document goes.
+        return [{} if (picked := _pick(item, path)) is _MISSING else picked for item in value if isinstance(item, dict)]
+    if isinstance(value, dict):
+        # As MongoDB: an embedded document is kept (empty) when the path inside it is not there, so
+        # "runtime.version" of a task whose runtime is {} reads runtime: {} (the ClearML SDK relies on it).
+        if path[0] not in value:
+            return {}
+        inner = _pick(value[path[0]], path[1:])
+        return {} if inner is _MISSING else {path[0]: inner}
+    return _MISSING
+
+
+def _merge(target: dict[str, Any], picked: dict[str, Any]) -> None:
+    for key, value in picked.items():
+        held = target.get(key)
+        if isinstance(held, dict) and isinstance(value, dict):
+            _merge(held, value)
+        elif isinstance(held, list) and isinstance(value, list) and len(held) == len(value):
+            for mine, theirs in zip(held, value):
+                if isinstance(mine, dict) and isinstance(theirs, dict):
+                    _merge(mine, theirs)
+        else:
+            target[key] = value
 
 
 def _drop_path(document: dict[str, Any], path: list[str]) -> None:

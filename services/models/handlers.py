@@ -6,6 +6,7 @@ from typing import Any
 
 from regista.server.call import Call
 from regista.server.errors import ApiError
+from regista.services.common import references
 from regista.services.common.atomic import modify
 from regista.services.common.documents import plain_fields
 from regista.services.common.listing import ListingSpec, plan_listing, run_listing, run_scrolled_listing
@@ -40,6 +41,20 @@ def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("include_stats"):  # get_all_ex only: its schema declares the flag
         add_stats(call, answer["models"])
     return answer
+
+
+def get_all_ex(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    """models.get_all_ex and get_by_id_ex: as get_all, with the project, task and parent references read as
+    {id} plus the fields only_fields asks of them (services.common.references)."""
+    only_fields, joins = references.split_only_fields(request.get("only_fields") or [], model_references())
+    answer = get_all(call, {**request, "only_fields": only_fields} if request.get("only_fields") else request)
+    references.expand(call, answer["models"], model_references(), joins)
+    return answer
+
+
+def model_references() -> tuple[references.Reference, ...]:
+    return (references.Reference("project", Project._get_collection), references.Reference("task", Task._get_collection),
+            references.Reference("parent", Model._get_collection))  # fmt: skip
 
 
 def _list_models(call: Call, request: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from regista.services.common.values import new_id, to_api, utcnow
 from regista.services.events import series_store
 from regista.services.events.documents import TaskEvent
 from regista.services.projects import hierarchy
+from regista.services.reports import task_data
 from regista.services.projects.documents import Project
 from regista.services.tasks.documents import Task, TaskStatus
 
@@ -132,8 +133,13 @@ def get_all_ex(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         projects = list(request["project"])
         if request.get("include_subprojects"):
             projects = hierarchy.with_children(projects)
-        holders = Project._get_collection().find(
-            {"$or": [{"_id": {"$in": projects}}, {"parent": {"$in": projects}}], "basename": REPORTS_PROJECT}, {"_id": 1})  # fmt: skip
+        named = [project for project in projects if project]
+        # None names the top: the root `.reports` project, which has no parent.
+        placed = [{"_id": {"$in": named}}, {"parent": {"$in": named}}] if named else []
+        holders = [
+            raw for raw in Project._get_collection().find({"$or": placed + [{"parent": None}] if None in projects else placed, "basename": REPORTS_PROJECT}, {"_id": 1, "parent": 1})
+            if raw.get("_id") in named or raw.get("parent") in named or (None in projects and not raw.get("parent"))
+        ]  # the database's own null matching differs (README): the found projects are checked here
         request["project"] = [raw["_id"] for raw in holders]
         if not request["project"]:
             return {"tasks": []}
@@ -199,5 +205,6 @@ HANDLERS = {
     "unarchive": unarchive,
     "delete": delete,
     "get_all_ex": get_all_ex,
+    "get_task_data": task_data.get_task_data,
     "get_tags": get_tags,
 }

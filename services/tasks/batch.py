@@ -21,7 +21,7 @@ from regista.services.projects.documents import Project
 from regista.services.tasks.cleanup import ARCHIVED, delete_task, reset_task
 from regista.services.tasks.clone import project_by_name
 from regista.services.tasks.documents import Task
-from regista.services.tasks.handlers import set_status, write_task
+from regista.services.tasks.handlers import pipeline_steps, set_status, write_task
 
 
 def for_each(call: Call, ids: list[str], action: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
@@ -76,6 +76,10 @@ def unarchive_many(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _set_archived(call: Call, task_id: str, request: dict[str, Any], archived: bool) -> bool:
+    """(Un)archive the task, and first a pipeline controller's steps when include_pipeline_steps."""
+    for step in pipeline_steps(call, task_id) if request.get("include_pipeline_steps") else []:
+        _set_archived(call, step, {**request, "include_pipeline_steps": False}, archived)
+
     def change(task: Task) -> None:
         tags = [t for t in task.system_tags or [] if t != ARCHIVED]
         task.system_tags = tags + [ARCHIVED] if archived else tags

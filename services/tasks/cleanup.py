@@ -8,6 +8,7 @@ the deleted task (`__DELETED__<id>`, on delete) or loses its task (on reset).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from regista.server.call import Call
@@ -19,17 +20,21 @@ from regista.services.events import scalars, series_store
 from regista.services.events.documents import TaskEvent
 from regista.services.models.documents import Model
 from regista.services.queues.entries import remove_task_everywhere
+from regista.services.tasks import external_files
 from regista.services.tasks.documents import Task, TaskStatus
-from regista.services.tasks.handlers import DELETED_PREFIX, _answer, missing_task, write_task
+from regista.services.tasks.handlers import DELETED_PREFIX, _answer, missing_task, pipeline_steps, write_task
 from regista.services.tasks.shape import DEFAULT_ARTIFACT_MODE
 
 S = TaskStatus
 ARCHIVED = "archived"
 MODEL_FIELDS = {"_id": 1, "ready": 1, "uri": 1}
+COUNTED = ("updated_children", "deleted_models", "updated_models", "events")  # summed over a controller's steps
 
 
 def delete(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    return delete_task(call, request["task"], request)
+    answer = delete_task(call, request["task"], request)
+    # As the SDK reads it (an object, what events.delete_for_task answers): a number fails its parsing.
+    return {**answer, "events": {"deleted": answer["events"]}}
 
 
 def reset(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -37,6 +42,8 @@ def reset(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_task(call: Call, task_id: str, request: dict[str, Any]) -> dict[str, Any]:
+    """Delete the task (and, with include_pipeline_steps, a pipeline controller's steps first, forced):
+    the answer counts what the steps' deletion changed too."""
     force = bool(request.get("force"))
     raw = Task._get_collection().find_one({"_id": task_id, **writable(call)})
     if raw is None:
@@ -46,6 +53,16 @@ def delete_task(call: Call, task_id: str, request: dict[str, Any]) -> dict[str, 
             "task_cannot_be_deleted", "due to its status, use force",
             task=task_id, expected=S.created, current=raw.get("status"),
         )  # fmt: skip
+    totals = Counter()
+    for step in pipeline_steps(call, task_id) if request.get("include_pipeline_steps") else []:
+        counted = delete_task(call, step, {**request, "force": True, "include_pipeline_steps": False})
+        totals.update({key: counted[key] for key in COUNTED})
+    answer = _delete_one(call, raw, request)
+    return {**answer, **{key: answer[key] + totals[key] for key in COUNTED}}
+
+
+def _delete_one(call: Call, raw: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    task_id, force = raw["_id"], bool(request.get("force"))
     outputs = _outputs(call, raw, force)
     remove_task_everywhere(call, task_id)  # a deleted task waits in no queue
     if not Task._get_collection().delete_one({"_id": task_id, **writable(call)}).deleted_count:
@@ -54,12 +71,14 @@ def delete_task(call: Call, task_id: str, request: dict[str, Any]) -> dict[str, 
     children = [c["_id"] for c in Task._get_collection().find({"parent": task_id, **writable(call)}, {"_id": 1})]
     for child in children:
         modify(Task, {"_id": child, **writable(call)}, lambda task: setattr(task, "parent", f"{DELETED_PREFIX}{task_id}"))
+    files = _external_files(call, task_id, outputs, request)
     counts = _clean_models(call, task_id, outputs, request.get("delete_output_models", True), on_delete=True)
     # The task first, then its events: a batch being stored meanwhile is either deleted here or sees the
     # task gone after its insert and removes its own chunks (services.events.scalars.append).
     scope = {"task": task_id, "company": call.company}
     events = series_store.sweep(scope)
     events += TaskEvent._get_collection().delete_many(scope).deleted_count  # logs, plots, debug images
+    external_files.schedule(call, files)
     answer = {"deleted": True, "updated_children": len(children), **counts, "events": events}
     if request.get("return_file_urls"):
         answer["urls"] = outputs["urls"]
@@ -74,6 +93,7 @@ def reset_task(call: Call, task_id: str, request: dict[str, Any]) -> dict[str, A
     if raw.get("status") == S.published and not force:
         raise ApiError("invalid_task_status", "a published task is reset only with force", id=task_id, status=raw["status"])
     outputs = _outputs(call, raw, force, children=False)
+    files = _external_files(call, task_id, outputs, request)  # before the change below drops the events
     removed = remove_task_everywhere(call, task_id)  # a reset task waits in no queue
     dequeued = {"removed": len(removed)} if raw.get("status") == S.queued else {}
     now = utcnow()
@@ -103,6 +123,7 @@ def reset_task(call: Call, task_id: str, request: dict[str, Any]) -> dict[str, A
         scalars.drop_earlier_epochs(call.company, task_id, changed["_metrics_epoch"])
     TaskEvent._get_collection().delete_many({"task": task_id, "company": call.company})
     counts = _clean_models(call, task_id, outputs, request.get("delete_output_models", True), on_delete=False)
+    external_files.schedule(call, files)
     answer = {**_answer(call, changed), "dequeued": dequeued, "events": {}, "deleted_models": counts["deleted_models"]}
     if request.get("return_file_urls"):
         answer["urls"] = outputs["urls"]
@@ -144,6 +165,15 @@ def _outputs(call: Call, raw: dict[str, Any], force: bool, children: bool = True
         "artifact_urls": sorted({a["uri"] for a in artifacts if _mode(a) == "output" and a.get("uri")}),
     }
     return {"published": published, "drafts": drafts, "in_use": in_use, "urls": urls}
+
+
+def _external_files(call: Call, task_id: str, outputs: dict[str, Any], request: dict[str, Any]) -> list[str]:
+    """The urls of the files that go with the task (delete_external_artifacts, on by default as in
+    clearml-server): its output artifacts, its debug images, and the draft models deleted with it."""
+    if not request.get("delete_external_artifacts", True):
+        return []
+    urls = [*outputs["urls"]["artifact_urls"], *external_files.event_urls(call, task_id)]
+    return urls + (outputs["urls"]["model_urls"] if request.get("delete_output_models", True) else [])
 
 
 def _clean_models(call: Call, task_id: str, outputs: dict[str, Any], delete_drafts: bool, on_delete: bool) -> dict[str, int]:

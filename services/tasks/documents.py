@@ -6,6 +6,7 @@ from mongoengine import (
     EmbeddedDocument,
     EmbeddedDocumentField,
     EmbeddedDocumentListField,
+    FloatField,
     IntField,
     ListField,
     StringField,
@@ -104,3 +105,15 @@ class Task(RevisionedDocument):
     # What MLflow knows of a run besides the task: {experiment, artifact_uri, dataset_inputs, model_inputs,
     # model_outputs} (services.mlflow.run_records); empty for a task made by ClearML.
     mlflow_run = DictField(db_field="_mlflow_run")
+
+
+class PendingFileDeletion(RevisionedDocument):
+    """A file of a deleted or reset task, to be removed from the file server once due (see
+    services.tasks.external_files): a document, so any server process removes it, and none loses it."""
+
+    meta = {"collection": "pending_file_deletions", "strict": False, "indexes": ["due_at"]}
+
+    id = StringField(primary_key=True)
+    company = StringField(required=True)
+    url = StringField(required=True)
+    due_at = FloatField(required=True)  # seconds since the epoch

@@ -83,11 +83,12 @@ def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         request = {**request, "project": hierarchy.project_and_descendant_ids(call, request["project"])}
     max_page_size = int(call.config.get("api.max_page_size"))
     listing = plan_listing(listing_paths(request), LISTING, scope, max_page_size)
+    whole = with_defaults if not request.get("only_fields") else (lambda task: task)
     if call.actual_version < SCROLL_VERSION:
-        return {"tasks": [render(call, task) for task in run_listing(Task, listing)]}
+        return {"tasks": [whole(render(call, task)) for task in run_listing(Task, listing)]}
     secret = str(call.config.get("auth.token_secret"))
     tasks, scroll_id = run_scrolled_listing(Task, listing, request, secret, max_page_size)
-    return {"tasks": [render(call, task) for task in tasks], "scroll_id": scroll_id}
+    return {"tasks": [whole(render(call, task)) for task in tasks], "scroll_id": scroll_id}
 
 
 def get_types(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -99,8 +100,16 @@ def get_types(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def shown(call: Call, raw: dict[str, Any]) -> dict[str, Any]:
-    """A stored task as the caller's API version shows it."""
-    return render(call, to_api(raw, plain_fields(Task)))
+    """A stored task as the caller's API version shows it, whole: as in clearml-server, execution always
+    holds an artifacts list (the SDK iterates it without checking)."""
+    return with_defaults(render(call, to_api(raw, plain_fields(Task))))
+
+
+def with_defaults(task: dict[str, Any]) -> dict[str, Any]:
+    execution = task.setdefault("execution", {})
+    if isinstance(execution, dict):
+        execution.setdefault("artifacts", [])
+    return task
 
 
 def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -221,15 +230,21 @@ def _dequeue_if_queued(call: Call, task_id: str) -> None:
 def _stop_pipeline_steps(call: Call, controller_id: str, request: dict[str, Any]) -> None:
     """Stop the steps of a pipeline controller task (forced, as clearml-server does); a step that cannot
     be stopped (published) is left as it is."""
-    raw = Task._get_collection().find_one({"_id": controller_id, **writable(call)}, {"type": 1})
-    if not raw or raw.get("type") != CONTROLLER:
-        return
     step_request = {**request, "force": True, "include_pipeline_steps": False}
-    for step in Task._get_collection().find({"parent": controller_id, **writable(call)}, {"_id": 1}):
+    for step in pipeline_steps(call, controller_id):
         try:
-            set_status(call, step["_id"], "stop", step_request)
+            set_status(call, step, "stop", step_request)
         except ApiError:
             continue
+
+
+def pipeline_steps(call: Call, task_id: str) -> list[str]:
+    """The ids of the steps of a pipeline controller task: the caller's tasks whose parent it is. A task
+    of another type has none (include_pipeline_steps applies to controllers only)."""
+    raw = Task._get_collection().find_one({"_id": task_id, **writable(call)}, {"type": 1})
+    if not raw or raw.get("type") != CONTROLLER:
+        return []
+    return [step["_id"] for step in Task._get_collection().find({"parent": task_id, **writable(call)}, {"_id": 1})]
 
 
 def publish_output_model(call: Call, task_id: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from regista.server.call import Call
 from regista.server.errors import ApiError
+from regista.services.common import references
 from regista.services.common.atomic import modify
 from regista.services.common.tenancy import readable, writable
 from regista.services.common.values import utcnow
@@ -22,8 +23,9 @@ from regista.services.queues import entries as queue_entries
 from regista.services.queues import lookup
 from regista.services.queues.documents import Queue, QueueEntry
 from regista.services.tasks import batch, handlers
+from regista.services.models.documents import Model
 from regista.services.tasks.documents import Task, TaskStatus
-from regista.services.tasks.handlers import _answer, missing_task, write_task
+from regista.services.tasks.handlers import _answer, missing_task, pipeline_steps, write_task
 from regista.services.tasks.shape import check_model
 from regista.services.tasks.status import task_exists
 
@@ -180,17 +182,28 @@ def archive(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     if missing:
         raise ApiError("invalid_task_id", "no such task", ids=missing)
     for task_id in ids:
+        _dequeue_steps(call, task_id, request)
         dequeue_task(call, task_id, request, aborted_status=S.stopped)
     return batch.archive(call, request)
 
 
 def archive_many(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     for task_id in dict.fromkeys(request["ids"]):
+        _dequeue_steps(call, task_id, request)
         try:
             dequeue_task(call, task_id, request, aborted_status=S.stopped)
         except ApiError:
             pass  # archive_many reports the task's own failure
     return batch.archive_many(call, request)
+
+
+def _dequeue_steps(call: Call, task_id: str, request: dict[str, Any]) -> None:
+    """An archived pipeline controller's steps (with include_pipeline_steps) leave their queues too."""
+    for step in pipeline_steps(call, task_id) if request.get("include_pipeline_steps") else []:
+        try:
+            dequeue_task(call, step, request, aborted_status=S.stopped)
+        except ApiError:
+            pass  # a step that is not queued is archived as it is
 
 
 def queue_watched(call: Call, queue_id: str) -> bool:
@@ -205,9 +218,20 @@ def get_all_ex(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     if wanted:
         kept = [name for name in only_fields if not name.startswith(QUEUE_FIELDS_PREFIX)]
         request = {**request, "only_fields": list(dict.fromkeys([*kept, "execution.queue"]))}
-    answer = handlers.get_all(call, request)
+    only_fields, joins = references.split_only_fields(request.get("only_fields") or [], TASK_REFERENCES)
+    answer = handlers.get_all(call, {**request, "only_fields": only_fields} if request.get("only_fields") else request)
     _expand_queues(call, answer["tasks"], [name for name in wanted if name in ("name", "display_name")])
+    references.expand(call, answer["tasks"], TASK_REFERENCES, joins)
     return answer
+
+
+# The other references of a task, read as {id} plus the fields only_fields asks of them (execution.queue
+# is expanded above, with its display name).
+TASK_REFERENCES = (
+    references.Reference("project", Project._get_collection), references.Reference("parent", Task._get_collection),
+    references.Reference("models.input.model", Model._get_collection),
+    references.Reference("models.output.model", Model._get_collection),
+)  # fmt: skip
 
 
 def _expand_queues(call: Call, tasks: list[dict[str, Any]], fields: list[str]) -> None:

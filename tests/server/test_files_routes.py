@@ -40,3 +40,22 @@ def test_the_prefix_is_configurable(api):
         upload = requests.post(f"{url}/storage", files={"a.txt": ("a.txt", b"a")}, headers=moved.headers, timeout=10)
         assert upload.status_code == 200
         assert requests.get(f"{url}/storage/a.txt", headers=moved.headers, timeout=10).content == b"a"
+
+
+def test_delete_many_removes_files_and_folders_of_the_caller_only(api):
+    with serve_in_thread(api.client.app) as url:
+        files = {"/ds/v1/a.bin": ("a", b"a"), "/ds/v1/sub/b.bin": ("b", b"b"), "/keep/c.bin": ("c", b"c")}
+        assert requests.post(f"{url}/files", files=files, headers=api.headers, timeout=10).status_code == 200
+        other = api.as_user(company="other")
+        assert requests.post(f"{url}/files", files={"/ds/v1/a.bin": ("a", b"theirs")}, headers=other.headers, timeout=10).status_code == 200
+        answer = requests.post(f"{url}/files/delete_many", json={"files": ["ds/v1", "missing.bin", "", "../x"]}, headers=api.headers, timeout=10)
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["deleted"] == {"ds/v1": "ds/v1"}
+        assert sorted(f for found in body["errors"].values() for f in found) == ["", "../x", "missing.bin"]
+        assert requests.get(f"{url}/files/ds/v1/sub/b.bin", headers=api.headers, timeout=10).status_code == 404
+        assert requests.get(f"{url}/files/keep/c.bin", headers=api.headers, timeout=10).content == b"c"
+        assert requests.get(f"{url}/files/ds/v1/a.bin", headers=other.headers, timeout=10).content == b"theirs"
+        bad = requests.post(f"{url}/files/delete_many", json={"files": "ds"}, headers=api.headers, timeout=10)
+        assert bad.status_code == 400
+        assert requests.post(f"{url}/files/delete_many", json={"files": ["keep"]}, timeout=10).status_code == 401

@@ -48,3 +48,15 @@ def test_paging_and_sort():
     assert (listing.skip, listing.limit) == (20, 10)
     assert listing.sort == [("created", -1), ("_id", 1)]
     assert plan_listing({}, SPEC, SCOPE, 500).sort == [("_id", 1)]
+
+
+def test_only_fields_project_as_mongodb_does():
+    from regista.services.common.listing import shape
+
+    task = {"id": "t", "runtime": {}, "models": {"input": [{"name": "a", "model": "m"}, {"name": "b"}, "odd"]}, "n": 5}
+    assert shape(dict(task), ["runtime.version", "models.input.model", "n.x", "missing.y"], ()) == {
+        "id": "t", "runtime": {}, "models": {"input": [{"model": "m"}, {}]},
+    }
+    assert shape(dict(task), ["models.input.model", "models.input.name"], ()) == {
+        "id": "t", "models": {"input": [{"model": "m", "name": "a"}, {"name": "b"}]},
+    }
