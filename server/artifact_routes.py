@@ -12,6 +12,7 @@ type guessed from its name, `X-Content-Type-Options: nosniff`, so a browser neve
 from __future__ import annotations
 
 import mimetypes
+import tempfile
 import time
 import unicodedata
 import urllib.parse
@@ -143,7 +144,8 @@ class ArtifactDownload:
 
     def __init__(self, server: ServerContext, store: FileStore, dispatcher: MlflowDispatcher, locator: str):
         self._store = store
-        self._root = Path(server.config.get("artifacts.root"))
+        # A locator names the folder a file is in: the artifacts' (default) or the ClearML file server's.
+        self._roots = {"artifacts": Path(server.config.get("artifacts.root")), "files": Path(server.config.get("files.root"))}
         self._dispatcher = dispatcher
         self._locator = locator
 
@@ -153,7 +155,13 @@ class ArtifactDownload:
         try:
             query = first_values(req.query_string)
             call, found = self._dispatcher.run(call_id, self._locator, req, {**query, **params}, read_body=False, navigable=True)
-            handle = self._store.open_file(self._store.company_root(self._root, call.company), found["path"])
+            if "content" in found:  # generated on read (a ClearML task's console or plot page)
+                handle: BinaryIO = tempfile.TemporaryFile()  # a file: answers are sent from one (length, ranges)
+                handle.write(found["content"].encode("utf-8"))
+                handle.seek(0)
+            else:
+                root = self._roots[found.get("store", "artifacts")]
+                handle = self._store.open_file(self._store.company_root(root, call.company), found["path"])
             send_file(req, resp, handle, found["name"])
             status = resp.status_code
         except OSError as exc:

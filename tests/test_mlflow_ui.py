@@ -235,3 +235,45 @@ def test_chart_reads_of_many_runs_fit_in_one_get_through_gunicorn(server, logged
     assert hundred.status_code == 200 and {m["run_id"] for m in hundred.json()["metrics"]} == {tuned}
     many = requests.get(url, params={"run_ids": [f"id_{i}" for i in range(1000)], "metric_key": "loss"}, auth=auth, timeout=30)
     assert many.status_code == 400 and "at most 100 run_ids" in many.json()["message"]
+
+
+def test_a_clearml_task_s_console_images_plots_and_files_are_its_run_s_artifacts(browser, logged, tmp_path):
+    task, project = logged["clearml"]["task_id"], logged["clearml"]["project_id"]
+    show(browser, f"/#/experiments/{project}/runs/{task}/artifacts", "artifacts", "console.txt", "debug_images", "models", "plots")
+    browser.click_text("console.txt")
+    browser.wait_for_text("training finished: loss 0.033")
+    for folder in ("debug_images", "samples", "first batch"):
+        browser.click_text(folder)
+    browser.wait_for_text("samples_first batch_")  # the file the SDK uploaded: <metric>_<variant>_<iteration>.<format>
+    (image_name,) = [line for line in browser.text().splitlines() if line.startswith("samples_first batch_")][:1]
+    browser.click_text(image_name)
+    drawn = browser.wait_for("img", lambda img: img.get_attribute("src").startswith(("blob:", "data:")) and img.get_property("naturalWidth") == 32)
+    assert drawn
+    for folder in ("plots", "embedding"):
+        browser.click_text(folder)
+    browser.click_text("classes.html")
+    frame = browser.wait_for("iframe.mlflow-html-iframe")[0]
+    browser.driver.switch_to.frame(frame)
+    try:
+        browser.wait_for(".js-plotly-plot .main-svg")  # plotly.js drew the scatter inside the sandboxed page
+    finally:
+        browser.driver.switch_to.default_content()
+    browser.settle()
+    keep(browser, tmp_path, "clearml-artifacts", "ui-clearml-artifacts.png")
+    for folder in ("confusion",):
+        browser.click_text(folder)
+    browser.click_text("validation.html")
+    frame = browser.wait_for("iframe.mlflow-html-iframe")[0]
+    browser.driver.switch_to.frame(frame)
+    try:
+        browser.wait_for(".js-plotly-plot .table")  # the table, drawn as a Plotly table
+    finally:
+        browser.driver.switch_to.default_content()
+    for folder in ("artifacts", "labels"):
+        browser.click_text(folder)
+    browser.click_text("labels.txt")
+    browser.wait_for_text("cat\ndog")
+    browser.click_text("models")
+    browser.click_text("classifier weights")
+    browser.wait_for_text("weights.bin")
+    assert_no_failed_calls(browser)

@@ -14,13 +14,21 @@ from typing import Any
 from regista.server.call import Call
 from regista.server.errors import ApiError
 from regista.services.artifacts import store
-from regista.services.mlflow import logged_models, registry, run_records, shapes, uris
+from regista.services.mlflow import clearml_outputs, logged_models, registry, run_records, shapes, uris
 from regista.services.mlflow.common import find_run, run_id_of
 
 
 def list_artifacts(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    """The run's files below `path`, and beside them what a ClearML task stored elsewhere (its console,
+    debug images, plots, uploaded artifacts and models: services.mlflow.clearml_outputs)."""
     relative = uris.safe_relative_path(request["path"]) if request.get("path") else None
-    return _listing(call, _run_root(call, run_id_of(request)), relative)
+    run = find_run(call, run_id_of(request))
+    result = _listing(call, _root_of(run), relative)
+    generated = clearml_outputs.listing(clearml_outputs.tree(call, run), relative)
+    if generated:
+        kept = {item["path"] for item in result.get("files", [])}
+        result["files"] = sorted([*result.get("files", []), *(i for i in generated if i["path"] not in kept)], key=lambda i: i["path"])
+    return result
 
 
 def list_logged_model_artifacts(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -30,8 +38,21 @@ def list_logged_model_artifacts(call: Call, request: dict[str, Any]) -> dict[str
 
 
 def locate_run_file(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    """Where the run's file is: in the artifact folder, on the file server (store: files), or, for a
+    ClearML task's console and plots, its generated text (content)."""
     relative = uris.safe_relative_path(_required(request, "path"))
-    return _located(_run_root(call, run_id_of(request)), relative)
+    run = find_run(call, run_id_of(request))
+    root = _root_of(run)
+    folder = uris.proxied_path(root, relative)
+    if folder is not None and (_company_folder(call) / folder).is_file():
+        return _located(root, relative)
+    entry = clearml_outputs.tree(call, run).get(relative.strip("/"))
+    if entry is None:
+        return _located(root, relative)
+    name = posixpath.basename(relative.rstrip("/"))
+    if "file" in entry:
+        return {"path": entry["file"], "name": name, "store": "files"}
+    return {"path": relative, "name": name, "content": clearml_outputs.content(call, entry, name)}
 
 
 def locate_run_upload(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +93,10 @@ def resolve_source(call: Call, source: str) -> str:
 
 
 def _run_root(call: Call, run_id: str) -> str:
-    run = find_run(call, run_id)
+    return _root_of(find_run(call, run_id))
+
+
+def _root_of(run: dict[str, Any]) -> str:
     return shapes.run_info(run, run_records.record_of(run))["artifact_uri"]
 
 
