@@ -1,5 +1,6 @@
 """ClearML's workflows beyond the task, with the real SDK (clearml from PyPI, unpatched) against `regista serve`:
-datasets through the SDK and the `clearml-data` command line, and pipelines run locally."""
+datasets through the SDK and the `clearml-data` command line, pipelines run locally, and hyperparameter
+optimization watched by a trigger scheduler and a monitor."""
 
 from __future__ import annotations
 
@@ -74,3 +75,16 @@ def test_pipelines_run_locally_with_their_steps_under_the_controller(server, tmp
         assert steps["add"] in own
     runs = call(server, "tasks.get_all", type=["controller"], search_hidden=True, only_fields=["id", "name", "status"])["tasks"]
     assert {t["status"] for t in runs} == {"completed"} and len(runs) == 3  # two runs of sums, one of doubling
+
+
+def test_hyperparameter_optimization_with_a_trigger_and_a_monitor_watching(server, tmp_path):  # noqa: F811
+    found = run_sdk(server, "hpo.py", str(tmp_path / "work"), home=tmp_path, timeout=400)
+    assert len(found["trials"]) == 2 and found["best"]["x"] == "3"  # the grid's best: -(x - 3)^2 is 0 there
+    assert set(found["fired"]) == set(found["trials"])  # the trigger ran on each completed trial
+    assert set(found["trials"]) <= set(found["seen"])  # the monitor saw each complete
+    controller = call(server, "tasks.get_by_id", task=found["controller"])["task"]
+    assert controller["type"] == "optimizer"
+    for trial in found["trials"]:
+        task = call(server, "tasks.get_by_id", task=trial)["task"]
+        assert (task["parent"], task["status"]) == (found["controller"], "completed")
+        assert task["hyperparams"]["General"]["x"]["value"] in {"1", "3"}

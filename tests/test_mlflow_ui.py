@@ -237,43 +237,43 @@ def test_chart_reads_of_many_runs_fit_in_one_get_through_gunicorn(server, logged
     assert many.status_code == 400 and "at most 100 run_ids" in many.json()["message"]
 
 
-def test_a_clearml_task_s_console_images_plots_and_files_are_its_run_s_artifacts(browser, logged, tmp_path):
+def open_path(browser: Browser, *names: str) -> None:
+    """Click through the artifact tree: each folder until its next name shows (a click on a folder still
+    loading can be lost), then the file."""
+    for folder, child in zip(names, names[1:]):
+        for _ in range(3):
+            browser.click_text(folder)
+            try:
+                browser.wait_for_elements_by_text(child, timeout=8)
+                break
+            except AssertionError:
+                continue
+    browser.click_text(names[-1])
+
+
+def test_a_clearml_task_s_console_images_plots_and_files_are_its_run_s_artifacts(browser, server, logged, tmp_path):  # noqa: F811
     task, project = logged["clearml"]["task_id"], logged["clearml"]["project_id"]
     show(browser, f"/#/experiments/{project}/runs/{task}/artifacts", "artifacts", "console.txt", "debug_images", "models", "plots")
-    browser.click_text("console.txt")
+    listed = requests.get(f"{server.url}/ajax-api/2.0/mlflow/artifacts/list", params={"run_uuid": task, "path": "debug_images/samples/first batch"},
+                          headers=server.auth, timeout=10).json()["files"]  # fmt: skip
+    (image,) = [f["path"].rsplit("/", 1)[1] for f in listed]  # the file the SDK uploaded: <metric>_<variant>_<iteration>.<format>
+    open_path(browser, "console.txt")
     browser.wait_for_text("training finished: loss 0.033")
-    for folder in ("debug_images", "samples", "first batch"):
-        browser.click_text(folder)
-    browser.wait_for_text("samples_first batch_")  # the file the SDK uploaded: <metric>_<variant>_<iteration>.<format>
-    (image_name,) = [line for line in browser.text().splitlines() if line.startswith("samples_first batch_")][:1]
-    browser.click_text(image_name)
-    drawn = browser.wait_for("img", lambda img: img.get_attribute("src").startswith(("blob:", "data:")) and img.get_property("naturalWidth") == 32)
-    assert drawn
-    for folder in ("plots", "embedding"):
-        browser.click_text(folder)
-    browser.click_text("classes.html")
-    frame = browser.wait_for("iframe.mlflow-html-iframe")[0]
-    browser.driver.switch_to.frame(frame)
-    try:
-        browser.wait_for(".js-plotly-plot .main-svg")  # plotly.js drew the scatter inside the sandboxed page
-    finally:
-        browser.driver.switch_to.default_content()
-    browser.settle()
-    keep(browser, tmp_path, "clearml-artifacts", "ui-clearml-artifacts.png")
-    for folder in ("confusion",):
-        browser.click_text(folder)
-    browser.click_text("validation.html")
-    frame = browser.wait_for("iframe.mlflow-html-iframe")[0]
-    browser.driver.switch_to.frame(frame)
-    try:
-        browser.wait_for(".js-plotly-plot .table")  # the table, drawn as a Plotly table
-    finally:
-        browser.driver.switch_to.default_content()
-    for folder in ("artifacts", "labels"):
-        browser.click_text(folder)
-    browser.click_text("labels.txt")
+    open_path(browser, "debug_images", "samples", "first batch", image)
+    assert browser.wait_for("img", lambda img: img.get_property("naturalWidth") == 32)  # the image, drawn
+    for path, drawn in ((("plots", "embedding", "classes.html"), ".js-plotly-plot .main-svg"), (("confusion", "validation.html"), ".js-plotly-plot .table")):
+        open_path(browser, *path)
+        frame = browser.wait_for("iframe.mlflow-html-iframe")[0]
+        browser.driver.switch_to.frame(frame)
+        try:
+            browser.wait_for(drawn)  # plotly.js drew the scatter, then the table, inside the sandboxed page
+        finally:
+            browser.driver.switch_to.default_content()
+        if path[-1] == "classes.html":
+            browser.settle()
+            keep(browser, tmp_path, "clearml-artifacts", "ui-clearml-artifacts.png")
+    open_path(browser, "artifacts", "labels", "labels.txt")
     browser.wait_for_text("cat\ndog")
-    browser.click_text("models")
-    browser.click_text("classifier weights")
-    browser.wait_for_text("weights.bin")
+    open_path(browser, "models", "classifier weights", "weights.bin")
+    browser.wait_for_text("models/classifier weights/weights.bin")
     assert_no_failed_calls(browser)

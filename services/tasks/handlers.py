@@ -81,9 +81,22 @@ def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
         from regista.services.projects import hierarchy  # the projects service owns project paths
 
         request = {**request, "project": hierarchy.project_and_descendant_ids(call, request["project"])}
+    only_fields = request.get("only_fields") or []
+    borrowed = "last_change" in only_fields and "last_update" not in only_fields  # read for with_last_change
+    if borrowed:
+        request = {**request, "only_fields": [*only_fields, "last_update"]}
+
+    def whole(task: dict[str, Any]) -> dict[str, Any]:
+        if not only_fields:
+            return with_defaults(task)
+        if "last_change" in only_fields:
+            with_last_change(task)
+        if borrowed:
+            task.pop("last_update", None)
+        return task
+
     max_page_size = int(call.config.get("api.max_page_size"))
     listing = plan_listing(listing_paths(request), LISTING, scope, max_page_size)
-    whole = with_defaults if not request.get("only_fields") else (lambda task: task)
     if call.actual_version < SCROLL_VERSION:
         return {"tasks": [whole(render(call, task)) for task in run_listing(Task, listing)]}
     secret = str(call.config.get("auth.token_secret"))
@@ -109,6 +122,14 @@ def with_defaults(task: dict[str, Any]) -> dict[str, Any]:
     execution = task.setdefault("execution", {})
     if isinstance(execution, dict):
         execution.setdefault("artifacts", [])
+    return with_last_change(task)
+
+
+def with_last_change(task: dict[str, Any]) -> dict[str, Any]:
+    """`last_change` (clearml-server's time of the last change a user made) as the last update when not
+    stored: the SDK's schedulers compare the two, and fail on a missing one."""
+    if task.get("last_change") is None and task.get("last_update") is not None:
+        task["last_change"] = task["last_update"]
     return task
 
 

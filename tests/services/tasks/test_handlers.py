@@ -160,3 +160,12 @@ def test_free_form_fields_keep_operator_like_keys_as_data(api, clean_db):
     assert listed == [{"id": task_id, "execution": execution, "script": script}]
     assert clean_db["tasks"].count_documents({"execution.$where": {"$exists": True}}) == 0
 
+
+
+def test_last_change_reads_as_the_last_update_when_not_stored(api):
+    """The SDK's TriggerScheduler compares a task's last_update and last_change: neither may be missing."""
+    task_id = api.call("tasks.create", {"name": "watched", "type": "training"})["id"]
+    whole = api.call("tasks.get_by_id", {"task": task_id})["task"]
+    assert whole["last_change"] == whole["last_update"] and whole["execution"]["artifacts"] == []
+    [only] = api.call("tasks.get_all", {"id": [task_id], "only_fields": ["last_change"]}, version="2.13")["tasks"]
+    assert only == {"id": task_id, "last_change": whole["last_update"]}
