@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from regista.server.call import Call
+from regista.server.errors import ApiError
 from regista.services.artifacts import store
 from regista.services.events.documents import TaskEvent
 from regista.services.models.documents import Model
@@ -121,7 +122,7 @@ def _add_file(found: dict[str, dict[str, Any]], root: Path, call: Call, folder: 
         return
     try:
         path = store.safe_path(root, relative)
-    except Exception:  # noqa: BLE001 - a url that leads out of the folder names no file of the task's
+    except ApiError:  # a url that leads out of the folder names no file of the task's
         return
     if path.is_file():
         found[f"{folder}/{_part(posixpath.basename(relative))}"] = {"file": relative, "size": path.stat().st_size}

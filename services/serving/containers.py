@@ -41,11 +41,9 @@ def container_status_report(call: Call, request: dict[str, Any]) -> dict[str, An
 
 
 def unregister_container(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    removed = ServingContainer._get_collection().delete_one(
-        {"_id": _key(call, request["container_id"]), "expires_at": {"$gt": time.time()}}
-    ).deleted_count
-    ServingContainer._get_collection().delete_one({"_id": _key(call, request["container_id"])})  # an expired one too
-    if not removed and not call.config.get("serving.auto_unregister", True):
+    # An expired container's document goes too; only a live one counts as registered.
+    gone = ServingContainer._get_collection().find_one_and_delete({"_id": _key(call, request["container_id"])}, {"expires_at": 1})
+    if not (gone and float(gone.get("expires_at") or 0) > time.time()) and not call.config.get("serving.auto_unregister", True):
         raise ApiError("container_not_registered", "the container is not registered", container=request["container_id"])
     return {}
 
