@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from regista.server.call import Call
 
-SECRET_WORDS = ("secret", "password", "token")
+SECRET_WORDS = ("secret", "password", "token", "credentials_json", "account_key")
 MAX_TEXT = 500  # characters of a value kept
 MAX_ITEMS = 100  # items of a list kept
 

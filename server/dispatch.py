@@ -31,6 +31,7 @@ Handler = Callable[[Call, dict[str, Any]], dict[str, Any]]
 log = logging.getLogger(__name__)
 
 RESOLVED_CACHE_SIZE = 4096
+FIRST_VERSION, OLDEST_ANSWERED = (2, 1), (1, 0)  # the API's first version; what clearml-server answers as it
 JSON_LINES = "application/json-lines"
 
 
@@ -148,6 +149,10 @@ class Dispatcher:
                 raise ApiError("invalid_path", str(exc)) from None
         endpoint = self._server.api.endpoints.get(name)
         spec = endpoint.resolve(requested) if endpoint else None
+        if spec is None and endpoint is not None and requested is not None and OLDEST_ANSWERED <= requested < FIRST_VERSION:
+            # clearml-server's original handlers answer any version from 1.0 (its old tests call 2.0): an
+            # action that existed from the API's first version answers older requests as that version
+            spec = endpoint.versions[0] if endpoint.versions[0].version == FIRST_VERSION else None
         if spec is None:
             shown = version or "latest"
             raise ApiError(

@@ -14,6 +14,7 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     from regista.services import debug, login, models, server_info, users
     from regista.services.audit import handlers as audit
     from regista.services.auth import handlers as auth
+    from regista.services.common import legacy_tags
     from regista.services.events import handlers as events
     from regista.services.organization import handlers as organization
     from regista.services.pipelines import handlers as pipelines
@@ -22,6 +23,7 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
     from regista.services.reports import handlers as reports
     from regista.services.retention import handlers as retention
     from regista.services.serving import handlers as serving
+    from regista.services.storage import handlers as storage
     from regista.services.tasks import service as tasks
     from regista.services.workers import service as workers
 
@@ -40,10 +42,15 @@ def handler_table() -> dict[str, Callable[..., dict[str, Any]]]:
         "retention": retention.HANDLERS,
         "server": server_info.HANDLERS,
         "serving": serving.HANDLERS,
+        "storage": storage.HANDLERS,
         "tasks": tasks.HANDLERS,
         "users": users.HANDLERS,
         "workers": workers.HANDLERS,
     }
+    # Calls below API 2.3 keep system tags in `tags` (services/common/legacy_tags.py).
+    entities = {"tasks": "task", "models": "model", "projects": "project", "queues": "queue"}
+    for service, entity in entities.items():
+        services[service] = {action: legacy_tags.for_old_clients(entity, handler) for action, handler in services[service].items()}
     return {f"{service}.{action}": handler for service, actions in services.items() for action, handler in actions.items()}
 
 
@@ -74,10 +81,12 @@ def document_classes() -> list[type]:
     from regista.services.queues import documents as queues
     from regista.services.retention.documents import RetentionPolicy
     from regista.services.serving import documents as serving
+    from regista.services.storage import documents as storage
     from regista.services.workers import documents as workers
 
     return [Company, User, Credentials, RevokedToken, LoginFailures, PendingLogin, AuditEvent, Model, Project, Task, ScalarChunk, ScalarOverview, ScalarCompacted, TaskEvent,
-            *mlflow.DOCUMENTS, *traces.DOCUMENTS, *genai.DOCUMENTS, *queues.DOCUMENTS, *workers.DOCUMENTS, RetentionPolicy, *serving.DOCUMENTS, PendingFileDeletion]
+            *mlflow.DOCUMENTS, *traces.DOCUMENTS, *genai.DOCUMENTS, *queues.DOCUMENTS, *workers.DOCUMENTS, RetentionPolicy, *serving.DOCUMENTS, *storage.DOCUMENTS,
+            PendingFileDeletion]
 
 
 def periodic_jobs() -> list:

@@ -215,3 +215,37 @@ def test_two_agents_on_one_queue_run_each_task_once(server, tmp_path):
         assert scalars(server, task_id) == {("progress", "step"): [0]}
     assert set(ran_by.values()) == set(worker_ids)  # both agents took tasks from the queue
     assert call(server, "queues.get_by_id", queue=queue_id)["queue"]["entries"] == []
+
+
+def test_pipeline_steps_and_optimizer_trials_run_by_agents_from_the_queue(server, tmp_path):
+    """The controller and the optimizer run in the user's process; their steps and trials are queued and
+    run by two agents, as a team runs them on its machines."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queue, queue_id = new_queue(server)
+    with Agent(server, queue, "tests:steps-a", tmp_path) as first, Agent(server, queue, "tests:steps-b", tmp_path) as other:
+        with ThreadPoolExecutor(2) as pool:
+            piped = pool.submit(run_sdk, server, "agent_pipeline.py", "pipeline", queue, home=tmp_path / "pipe", config=CONFIG, timeout=400)
+            tuned = pool.submit(run_sdk, server, "agent_pipeline.py", "tuning", queue, str(tmp_path / "work"),
+                                home=tmp_path / "tune", config=CONFIG, timeout=400)  # fmt: skip
+            try:
+                pipeline, tuning = piped.result(), tuned.result()
+            except AssertionError as failure:
+                raise AssertionError(f"{failure}\n" + "\n".join(f"--- {a.worker_id}:\n{a.output()[-3000:]}" for a in (first, other))) from None
+    assert pipeline["result"] == str(sum(n * n for n in range(4)))
+    pulled = {f"task {{}} pulled from {queue_id} by worker {worker}" for worker in ("tests:steps-a", "tests:steps-b")}
+    for name, step in pipeline["steps"].items():
+        task = call(server, "tasks.get_by_id", task=step)["task"]
+        assert (task["parent"], task["status"]) == (pipeline["controller"], "completed"), name
+        assert {line.format(step) for line in pulled} & set(console(server, step)), name  # an agent ran it
+    assert "squaring 4 numbers" in console(server, pipeline["steps"]["square"])
+    assert len(tuning["trials"]) == 2
+    for trial in tuning["trials"]:
+        task = call(server, "tasks.get_by_id", task=trial)["task"]
+        assert (task["parent"], task["status"]) == (tuning["optimizer"], "completed")
+        lines = console(server, trial)
+        assert f"trial with x={task['hyperparams']['General']['x']['value']}" in lines
+        assert {line.format(trial) for line in pulled} & set(lines)
+    best = call(server, "tasks.get_by_id", task=tuning["best"])["task"]
+    assert best["hyperparams"]["General"]["x"]["value"] == "3"  # -(x - 3)^2 is highest there
+    assert call(server, "queues.get_by_id", queue=queue_id)["queue"]["entries"] == []

@@ -173,6 +173,8 @@ def seed_victim(admin: Caller, user: Caller, copies: int, files_prefix: str) -> 
             "requests_num": 5, "machine_stats": {"cpu_usage": [1.0]},
         }  # fmt: skip
         ok(admin.native("serving.container_status_report", container, version="2.31"))
+        storage = {"aws": {"key": mark("awskey"), "secret": mark("awssecret"), "buckets": [{"bucket": mark("bucket"), "secret": mark("bsecret")}]}}
+        ok(admin.native("storage.set_settings", storage, version="2.31"))
         file_path = f"{project}/{task}/{mark('file')}.bin"
         ok(admin.send("POST", files_prefix, files={file_path: (file_path, mark("filebody").encode())}))
         victim.file_paths.append(file_path)

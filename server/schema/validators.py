@@ -8,6 +8,7 @@ bench.validators`, quoted in README). It also fills in schema defaults, which ha
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from types import CodeType
@@ -70,25 +71,55 @@ class Validators:
         self._lock = threading.Lock()
 
     def validate_request(self, version: EndpointVersion, data: Any, lenient: bool = False) -> Any:
-        """Validated data with defaults filled, narrowed to the fields the version declares.
+        """Validated data with defaults filled, narrowed to the fields the endpoint declares.
 
-        Clients send fields of their own (the ClearML SDK adds "method"), and fields of other versions:
-        handlers see only what this version's schema defines, so a v2.1 call behaves as v2.1.
+        Clients send fields of their own (the ClearML SDK adds "method"): they are dropped. A field a later
+        version of the endpoint declares is kept when that version's schema accepts the request, as
+        clearml-server keeps it (its handlers read one data model whatever the version: a 2.12 call
+        with 2.25's `task_name` filters by it); this version's schema alone fills defaults.
         `lenient`: a request refused as sent is read as clearml-server reads it (schema/leniency.py).
         """
         if version.batch_of:
             return self._validate_batch(version, data, lenient)
         validate = self._requests[(version.name, version.version)]
+        fields = version.request_fields
+        later_keys = self._later_keys(version, data) if fields is not None and isinstance(data, dict) else ()
+        sent = copy.deepcopy(data) if later_keys else None  # the validator fills defaults in place
         try:
             data = run_validator(validate, data)
         except InvalidData:
             if not lenient:
                 raise
             data = run_validator(validate, relaxed(version.request, data))
-        fields = version.request_fields
         if fields is not None and not fields.issuperset(data):
             data = {key: value for key, value in data.items() if key in fields}
+            if later_keys:
+                data.update(self._later_fields(version, sent, later_keys, lenient))
         return data
+
+    def _later_keys(self, version: EndpointVersion, data: dict[str, Any]) -> list[str]:
+        """The fields sent that this version lacks and the endpoint's newest version declares."""
+        fields = version.request_fields or frozenset()
+        if fields.issuperset(data):
+            return []
+        newest = self._api.endpoints[version.name].latest.request_fields or frozenset()
+        return [key for key in data if key not in fields and key in newest]
+
+    def _later_fields(self, version: EndpointVersion, sent: dict[str, Any], extra: list[str], lenient: bool) -> dict[str, Any]:
+        """The `extra` fields as the newest version's validator reads them; none when it refuses the
+        request (they are then dropped, as unknown ones are)."""
+        newest = self._api.endpoints[version.name].latest
+        validate = self._requests[(newest.name, newest.version)]
+        try:
+            checked = run_validator(validate, copy.deepcopy(sent))
+        except InvalidData:
+            if not lenient:
+                return {}
+            try:
+                checked = run_validator(validate, relaxed(newest.request, copy.deepcopy(sent)))
+            except InvalidData:
+                return {}
+        return {key: checked[key] for key in extra if key in checked}
 
     def _validate_batch(self, version: EndpointVersion, data: Any, lenient: bool) -> dict[str, Any]:
         """Each line against its action's request: the valid ones, and why the others were not (batches.py)."""

@@ -29,6 +29,7 @@ NEGATE = "__$not"  # excludes the value after it
 RESET = "__$nop"  # back to the start: values ORed, "-" excludes again
 DATE_CONDITION = re.compile(r"^(?P<prefix>>=|>|<=|<)?(?P<value>.*)$")
 DATE_OPERATORS = {">=": "$gte", ">": "$gt", "<=": "$lte", "<": "$lt"}
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]|$)")  # a range bound that is a date
 
 Query = dict[str, Any]
 
@@ -128,6 +129,13 @@ def range_query(field: str, bounds: Any) -> Query:
     if low is None:  # "up to high", and documents without a value
         return {"$nor": [{field: {"$gt": high}}]}
     return {field: {"$gte": low, **({"$lte": high} if high is not None else {})}}
+
+
+def dated_bounds(bounds: Any) -> Any:
+    """A range's ISO 8601 text bounds as dates, as a date field stores them (numbers stay numbers)."""
+    if not isinstance(bounds, list):
+        return bounds
+    return [_date("range", b) if isinstance(b, str) and ISO_DATE.match(b) else b for b in bounds]
 
 
 def dates_query(field: str, conditions: Any) -> Query | None:

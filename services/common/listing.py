@@ -18,7 +18,7 @@ from regista.server.errors import ApiError
 from regista.services.common import scroll
 from regista.services.common.documents import plain_fields
 from regista.services.common.ordering import page_empty_last, page_in_natural_order, sorted_ascending_by_a_field
-from regista.services.common.list_queries import dates_query, list_field_query, list_filter_query, merge_clause, range_query
+from regista.services.common.list_queries import dated_bounds, dates_query, list_field_query, list_filter_query, merge_clause, range_query
 from regista.services.common.text_rank import TEXT_SCORE_KEY, text_ranked_page
 from regista.services.common.values import to_api
 
@@ -77,17 +77,17 @@ def plan_listing(request: dict[str, Any], spec: ListingSpec, scope: dict[str, An
             clauses.append({key: {"$regex": checked_regex(request[key], key)}})
     for key in spec.range_fields:
         if request.get(key) is not None:
-            clauses.append(range_query(key, request[key]))
+            clauses.append(range_query(key, dated_bounds(request[key])))
     for key in spec.datetime_fields:
         if request.get(key) is not None:
             clauses.append(dates_query(key, request[key]))
     for key in spec.bool_fields:
         if request.get(key) is not None:
             clauses.append({key: bool(request[key])})
-    any_terms = _multi_field_terms(request.get("_any_"), "_any_")
+    any_terms = _multi_field_terms(request.get("_any_"), "_any_", spec)
     if any_terms:
         clauses.append({"$or": any_terms})
-    clauses.extend(_multi_field_terms(request.get("_all_"), "_all_"))
+    clauses.extend(_multi_field_terms(request.get("_all_"), "_all_", spec))
     search_text = request.get("search_text") if spec.text_search else None
     if search_text:
         # At the top level: the embedded database scores matches as 0 when $text sits inside $and.
@@ -199,9 +199,16 @@ def shape(document: dict[str, Any], includes: list[str], excludes: Iterable[str]
     return document
 
 
-def _multi_field_terms(condition: dict[str, Any] | None, key: str) -> list[dict[str, Any]]:
-    if not condition or not condition.get("pattern") or not condition.get("fields"):
+def _multi_field_terms(condition: dict[str, Any] | None, key: str, spec: ListingSpec) -> list[dict[str, Any]]:
+    """_any_/_all_: one term a field, its pattern matched; without a pattern, the date condition on the fields
+    that hold dates (clearml-server's `datetime`)."""
+    if not condition or not condition.get("fields"):
         return []
+    if not condition.get("pattern"):
+        if condition.get("datetime") is None:
+            return []
+        dated = [checked_field(name, key) for name in condition["fields"] if name in spec.datetime_fields]
+        return [term for term in (dates_query(stored_name(name), condition["datetime"]) for name in dated) if term]
     pattern = checked_regex(condition["pattern"], f"{key}.pattern")
     return [
         {stored_name(checked_field(name, key)): {"$regex": pattern, "$options": "i"}} for name in condition["fields"]

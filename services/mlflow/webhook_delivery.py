@@ -26,10 +26,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 import requests
-from cryptography.fernet import Fernet, InvalidToken
 
 from regista.server.config import Config
 from regista.server.errors import ApiError
+from regista.services.common.secret_box import SecretBox
 from regista.services.mlflow.genai_documents import Webhook, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -48,25 +48,15 @@ def interval_s(config: Config) -> float:
     return float(config.get("webhooks.delivery_interval_s"))
 
 
-def _fernet(config: Config) -> Fernet:
-    """The key secrets are encrypted with: webhooks.encryption_key, or one derived from auth.token_secret."""
-    configured = str(config.get("webhooks.encryption_key") or "")
-    if configured:
-        return Fernet(configured.encode())
-    digest = hashlib.sha256(b"regista-webhook-secrets:" + str(config.get("auth.token_secret")).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+_SECRETS = SecretBox("webhooks.encryption_key", "webhook")
 
 
 def encrypt(config: Config, secret: str) -> str:
-    return _fernet(config).encrypt(secret.encode()).decode()
+    return _SECRETS.encrypt(config, secret)
 
 
 def decrypt(config: Config, token: str) -> str | None:
-    try:
-        return _fernet(config).decrypt(token.encode()).decode()
-    except (InvalidToken, ValueError):
-        log.warning("a webhook secret cannot be decrypted (was webhooks.encryption_key or auth.token_secret changed?)")
-        return None
+    return _SECRETS.decrypt(config, token)
 
 
 def check_url(config: Config, url: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from regista.server.call import Call
+from regista.server.errors import ApiError
 from regista.services.auth.documents import User
 from regista.services.common.listing import checked_regex, merge_clause
 from regista.services.common.tenancy import readable, writable
 from regista.services.common.list_queries import field_query
 from regista.services.models.documents import Model
+from regista.services.organization import usages
 from regista.services.projects import hierarchy
 from regista.services.projects.contents import projects_with_selected_children
 from regista.services.projects.documents import Project
@@ -17,8 +19,11 @@ from regista.services.projects.queries import tags, tags_response
 from regista.services.tasks.documents import Task
 
 HIDDEN = "hidden"
-# What get_entities_count counts for each request key; reports are tasks of type "report" in any project.
-ENTITIES = {"projects": Project, "tasks": Task, "models": Model, "pipelines": Project, "datasets": Project, "reports": Task}
+# What get_entities_count counts for each request key; reports, pipeline runs and dataset versions are tasks
+# of their type, in the subprojects of the projects asked for too.
+ENTITIES = {"projects": Project, "tasks": Task, "models": Model, "pipelines": Project, "pipeline_runs": Task,
+            "datasets": Project, "dataset_versions": Task, "reports": Task}  # fmt: skip
+TASK_KINDS = {"reports": "report", "pipeline_runs": "controller", "dataset_versions": "data_processing"}
 PATTERN_FIELDS = ("name", "basename", "description", "comment")
 IGNORED = ("only_fields", "order_by", "page", "page_size", "size", "scroll_id", "refresh_scroll", "search_text",
            "include_subprojects", "search_hidden", "allow_public", "include_stats")  # fmt: skip
@@ -41,32 +46,44 @@ def get_user_companies(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_entities_count(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    allow_public = request.get("allow_public", True)
-    users = request.get("active_users") or None
-    result: dict[str, int] = {}
+    """Each kind asked for counted (up to `limit`); a kind whose criteria fail is named in `errors` with the
+    reason, and the other kinds are still counted, as clearml-server answers."""
+    result: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for key, document_class in ENTITIES.items():
         data = request.get(key)
         if data is None:
             continue
-        data = dict(data)
-        if key == "reports":
-            data["type"], data["include_subprojects"] = ["report"], True
-        if users:
-            if document_class is Project:
-                requested = data.get("id")
-                ids, _ = projects_with_selected_children(call, [requested] if isinstance(requested, str) else requested,
-                                                         users, None, {}, allow_public)  # fmt: skip
-                if not ids:
-                    result[key] = 0
-                    continue
-                data["id"] = ids
-            elif not data.get("user"):
-                data["user"] = users
-        query = entity_query(call, data, allow_public)
-        if document_class in (Project, Task) and key in ("projects", "tasks") and not request.get("search_hidden"):
-            merge_clause(query, {"system_tags": {"$nin": [HIDDEN]}})
-        result[key] = document_class._get_collection().count_documents(query)
+        try:
+            result[key] = _count(call, request, key, document_class, dict(data))
+        except ApiError as error:
+            errors[key] = str(error)
+    if errors:
+        result["errors"] = errors
     return result
+
+
+def _count(call: Call, request: dict[str, Any], key: str, document_class: type, data: dict[str, Any]) -> int:
+    allow_public = request.get("allow_public", True)
+    users = request.get("active_users") or None
+    if key in TASK_KINDS:
+        data["type"], data["include_subprojects"] = [TASK_KINDS[key]], True
+    if users:
+        if document_class is Project:
+            requested = data.get("id")
+            ids, _ = projects_with_selected_children(call, [requested] if isinstance(requested, str) else requested,
+                                                     users, None, {}, allow_public)  # fmt: skip
+            if not ids:
+                return 0
+            data["id"] = ids
+        elif not data.get("user"):
+            data["user"] = users
+    query = entity_query(call, data, allow_public)
+    if key in ("projects", "tasks") and not request.get("search_hidden"):
+        merge_clause(query, {"system_tags": {"$nin": [HIDDEN]}})
+    limit = request.get("limit")
+    count = document_class._get_collection().count_documents(query)  # the embedded database refuses a count's limit
+    return min(count, limit) if limit else count
 
 
 def entity_query(call: Call, data: dict[str, Any], allow_public: bool) -> dict[str, Any]:
@@ -89,4 +106,5 @@ def entity_query(call: Call, data: dict[str, Any], allow_public: bool) -> dict[s
     return query
 
 
-HANDLERS = {"get_tags": get_tags, "get_user_companies": get_user_companies, "get_entities_count": get_entities_count}
+HANDLERS = {"get_tags": get_tags, "get_user_companies": get_user_companies, "get_entities_count": get_entities_count,
+            "get_project_usages": usages.get_project_usages}

@@ -53,6 +53,8 @@ class Queue(RevisionedDocument):
     system_tags = ListField(StringField())
     entries = EmbeddedDocumentListField(QueueEntry, default=list)
     metadata = DictField()  # {key: {key, type, value}}
+    # {cpu_usage, gpu_usage}: what a task of this queue weighs in project usages (set by workers.register)
+    resources = DictField()
 
 
 class QueueMetric(RevisionedDocument):

@@ -11,6 +11,7 @@ from mongoengine.errors import NotUniqueError
 
 from regista.server.call import Call
 from regista.server.errors import ApiError
+from regista.services.common.atomic import modify
 from regista.services.common.values import new_id, utcnow
 from regista.services.queues.documents import DEFAULT_QUEUE_TAG, Queue
 
@@ -87,3 +88,14 @@ def queue_workers(call: Call, queue_ids: list[str]) -> dict[str, list[dict[str, 
     from regista.services.workers import registry  # the workers service reads queue names from here too
 
     return registry.queue_workers(call, queue_ids)
+
+
+def set_queue_resources(call: Call, queue_ids: list[str], resources: dict[str, float]) -> None:
+    """What a task of these queues weighs in project usages, as their worker declared it at registration."""
+    weights = {key: float(resources[key]) for key in ("cpu_usage", "gpu_usage") if resources.get(key) is not None}
+
+    def change(queue: Queue) -> None:
+        queue.resources = {**(queue.resources or {}), **weights}
+
+    for queue_id in queue_ids if weights else ():
+        modify(Queue, {"_id": queue_id, "company": call.company}, change)

@@ -20,15 +20,16 @@ from regista.services.tasks.status import task_exists
 
 S = TaskStatus
 LISTING = ListingSpec(
-    list_fields=("id", "project", "status", "type", "user"),
+    list_fields=("id", "project", "status", "type", "user", "parent"),
     pattern_fields=("name", "comment"),
     tag_fields=("tags", "system_tags"),
-    range_fields=("started", "active_duration", "last_iteration"),
+    range_fields=("created", "started", "active_duration", "last_iteration"),
     datetime_fields=("status_changed", "last_update"),
     text_search=False,
     natural_order_prefixes=("hyperparams.", "execution.parameters."),  # strings holding numbers
 )
 SCROLL_VERSION = (2, 15)  # get_all answers scroll ids from this version on
+SCRIPT_DEFAULTS = {"binary": "python", "repository": "", "entry_point": ""}
 DELETED_PREFIX = "__DELETED__"  # a reference to a deleted task or model keeps its id behind this
 TASK_TYPES = ("training", "testing", "inference", "data_processing", "application", "monitor", "controller", "optimizer",
               "service", "qc", "custom")  # fmt: skip
@@ -75,8 +76,6 @@ def get_by_id(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 def get_all(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     scope = dict(readable(call))
-    if request.get("parent"):
-        scope["parent"] = request["parent"]
     if request.get("include_subprojects") and request.get("project"):
         from regista.services.projects import hierarchy  # the projects service owns project paths
 
@@ -122,6 +121,8 @@ def with_defaults(task: dict[str, Any]) -> dict[str, Any]:
     execution = task.setdefault("execution", {})
     if isinstance(execution, dict):
         execution.setdefault("artifacts", [])
+    # clearml-server's script defaults, in every task (a reset with clear_all leaves only them)
+    task["script"] = {**SCRIPT_DEFAULTS, **(task.get("script") or {})}
     return with_last_change(task)
 
 

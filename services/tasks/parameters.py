@@ -17,6 +17,7 @@ from regista.services.tasks.shape import DEFAULT_ARTIFACT_MODE, merge_artifacts
 PROPERTIES = "properties"  # the hyperparameter section that stays editable in any status
 PARAM_FIELDS = ("section", "name", "value", "type", "description")
 CONFIG_FIELDS = ("name", "value", "type", "description")
+RUNTIME_EDITABLE = (TaskStatus.created, TaskStatus.queued, TaskStatus.in_progress)
 
 
 def edit_hyper_params(call: Call, request: dict[str, Any]) -> dict[str, Any]:
@@ -117,6 +118,26 @@ def set_requirements(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     return {"updated": 1 if changed else 0, "fields": {"script.requirements": request["requirements"]} if changed else {}}
 
 
+def edit_runtime(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    """Set and remove runtime properties, in a draft, queued or running task (as clearml-server, which
+    always forces this edit: an agent reports runtime while the task runs)."""
+    additions, removals = request.get("add_or_update") or {}, request.get("remove") or []
+    if not additions and not removals:
+        return {"updated": 0}
+
+    def change(task: Task) -> None:
+        if task.status not in RUNTIME_EDITABLE:
+            raise ApiError("invalid_task_status", f"the task must be {', '.join(RUNTIME_EDITABLE)}",
+                           id=task.id, status=task.status, expected=TaskStatus.created)  # fmt: skip
+        runtime = {**(task.runtime or {}), **additions}
+        for name in removals:
+            runtime.pop(name, None)
+        task.runtime = runtime
+        task.last_update = utcnow()
+
+    return {"updated": 1 if write_task(call, request["task"], change) else 0}
+
+
 def add_or_update_model(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     # The model must be one the caller can read. clearml-server stores any id; here a company's task never
     # names another company's model, and an unknown id answers as a foreign one would (no existence oracle).
@@ -211,6 +232,7 @@ def _tasks(call: Call, ids: list[str], projection: dict[str, int]) -> list[dict[
 
 
 HANDLERS = {
+    "edit_runtime": edit_runtime,
     "edit_hyper_params": edit_hyper_params, "get_hyper_params": get_hyper_params,
     "edit_configuration": edit_configuration, "get_configurations": get_configurations,
     "set_requirements": set_requirements, "add_or_update_model": add_or_update_model,

@@ -17,6 +17,7 @@ from regista.services.common.atomic import modify
 from regista.services.common.tenancy import readable, writable
 from regista.services.common.values import utcnow
 from regista.services.projects.documents import Project
+from regista.services.queues.lookup import set_queue_resources
 from regista.services.tasks.documents import Task
 from regista.services.workers import registry, stats
 from regista.services.workers.documents import Worker
@@ -43,6 +44,8 @@ def register(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     entry.tags = list(request.get("tags") or [])
     entry.system_tags = list(request.get("system_tags") or [])
     registry.write_entry(entry.id, lambda stored: registry.renew(stored, entry), lambda: entry)
+    if queues and request.get("resources"):
+        set_queue_resources(call, queues, request["resources"])
     return {}
 
 

@@ -128,7 +128,8 @@ class _Aggregate:
 
 def worker_stats(call: Call, request: dict[str, Any]) -> list[dict[str, Any]]:
     """get_stats: per worker, per requested metric (and variant with split_by_variant), the requested
-    aggregations of each bucket. Workers, metrics and variants come most-reported first, as
+    aggregations of each bucket (with split_by_resource, a GPU metric of several devices also each device's
+    series). Workers, metrics and variants come most-reported first, as
     Elasticsearch's terms buckets do."""
     buckets = _buckets(call, request)
     aggregations: dict[str, list[str]] = defaultdict(list)  # metric -> aggregation names, as requested
@@ -136,8 +137,11 @@ def worker_stats(call: Call, request: dict[str, Any]) -> list[dict[str, Any]]:
         if item.get("aggregation", "avg") not in aggregations[item["key"]]:
             aggregations[item["key"]].append(item.get("aggregation", "avg"))
     split = bool(request.get("split_by_variant"))
+    by_resource = bool(request.get("split_by_resource")) and not split
     # (worker, metric, variant or None) -> bucket -> aggregate; value counts by key prefix, for the order
     series: dict[tuple[str, str, str | None], dict[int, _Aggregate]] = defaultdict(lambda: defaultdict(_Aggregate))
+    # with split_by_resource, a GPU metric's devices apart: (worker, metric) -> device -> bucket -> aggregate
+    devices: dict[tuple[str, str], dict[str, dict[int, _Aggregate]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(_Aggregate)))
     counts: dict[tuple, int] = defaultdict(int)
     projection = {"worker": 1, "timestamp": 1, "stats": 1}
     for raw in WorkerStats._get_collection().find(buckets.query(call, request.get("worker_ids")), projection):
@@ -148,6 +152,8 @@ def worker_stats(call: Call, request: dict[str, Any]) -> list[dict[str, Any]]:
             for variant, number in list(enumerate(value)) if isinstance(value, list) else [(SINGLE_VARIANT, value)]:
                 key = (worker, metric, str(variant) if split else None)
                 series[key][bucket].add(float(number))
+                if by_resource and metric.startswith("gpu_"):
+                    devices[(worker, metric)][str(variant)][bucket].add(float(number))
                 for prefix in (key[:1], key[:2], key):
                     counts[prefix] += 1
     dates = buckets.keys(cutoff_ms=(request["to_date"] - (1 - INCOMPLETE_TOLERANCE) * buckets.interval_s) * 1000)
@@ -162,9 +168,14 @@ def worker_stats(call: Call, request: dict[str, Any]) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"metric": metric, "dates": dates}
         if variant is not None:
             entry["variant"] = variant
-        entry["stats"] = [
-            {"aggregation": name, "values": [by_bucket.get(date, empty).value(name) for date in dates]} for name in aggregations[metric]
-        ]
+        entry["stats"] = []
+        for name in aggregations[metric]:
+            stat = {"aggregation": name, "dates": dates, "values": [by_bucket.get(date, empty).value(name) for date in dates]}
+            resources = devices.get((worker, metric), {})
+            if len(resources) > 1:  # one device is the total itself
+                stat["resource_series"] = [{"name": device, "values": [aggregates.get(date, empty).value(name) for date in dates]}
+                                           for device, aggregates in sorted(resources.items())]  # fmt: skip
+            entry["stats"].append(stat)
         answer.setdefault(worker, []).append(entry)
     return [{"worker": worker, "metrics": metrics} for worker, metrics in answer.items()]
 

@@ -86,3 +86,13 @@ def test_a_batch_is_validated_request_by_request():
     with pytest.raises(InvalidData) as caught:
         validators.validate_request(version, {"batched_data": "not a list"})
     assert caught.value.field == "batched_data"
+
+
+def test_a_later_versions_field_is_kept_when_that_version_accepts_it(api_schema):
+    validators = Validators(api_schema)
+    old = api_schema.endpoints["projects.get_task_parents"].resolve((2, 12))  # task_name arrived in 2.25
+    checked = validators.validate_request(old, {"projects": ["p"], "task_name": "^Parent", "method": "get"})
+    assert checked["task_name"] == "^Parent" and "method" not in checked
+    assert "include_subprojects" not in checked  # a 2.13 default: only this version's defaults are filled
+    # refused by the newest version's schema: dropped, as an unknown field is
+    assert "task_name" not in validators.validate_request(old, {"projects": ["p"], "task_name": 5})

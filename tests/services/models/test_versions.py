@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 
-def test_system_tags_exist_from_2_13(api, create_model):
+def test_system_tags_declared_from_2_13_and_honoured_before(api, create_model):
+    # clearml-server reads one data model at every version: system_tags sent at 2.1 is stored and filters
     old = api.call("models.create", {"name": "old", "uri": "u", "labels": {}, "system_tags": ["archived"]}, version="2.1")
-    new = api.call("models.create", {"name": "new", "uri": "u", "labels": {}, "system_tags": ["archived"]}, version="2.13")
-    assert api.call("models.get_by_id", {"model": old["id"]})["model"]["system_tags"] == []  # not a 2.1 field
-    assert api.call("models.get_by_id", {"model": new["id"]})["model"]["system_tags"] == ["archived"]
-    # At 2.1 system_tags is no filter: every model comes back. At 2.13 it filters.
-    assert len(api.call("models.get_all", {"system_tags": ["archived"]}, version="2.1")["models"]) == 2
-    assert [m["id"] for m in api.call("models.get_all", {"system_tags": ["archived"]}, version="2.13")["models"]] == [new["id"]]
-    assert [m["id"] for m in api.call("models.get_all", {"system_tags": ["-archived"]}, version="2.13")["models"]] == [old["id"]]
+    new = api.call("models.create", {"name": "new", "uri": "u", "labels": {}}, version="2.13")
+    assert api.call("models.get_by_id", {"model": old["id"]}, version="2.13")["model"]["system_tags"] == ["archived"]
+    assert [m["id"] for m in api.call("models.get_all", {"system_tags": ["archived"]}, version="2.1")["models"]] == [old["id"]]
+    assert [m["id"] for m in api.call("models.get_all", {"system_tags": ["-archived"]}, version="2.13")["models"]] == [new["id"]]
     api.call("models.edit", {"model": old["id"], "system_tags": ["x"]}, version="2.13")
-    assert api.call("models.get_by_id", {"model": old["id"]})["model"]["system_tags"] == ["x"]
+    assert api.call("models.get_by_id", {"model": old["id"]}, version="2.13")["model"]["system_tags"] == ["x"]
 
 
 def test_requests_above_the_latest_version_run_the_latest(api):
@@ -95,9 +93,11 @@ def test_metadata_keyed_by_key_as_clearml_sends_it(api):
     assert api.call("models.get_by_id", {"model": model_id})["model"]["metadata"] == {"epochs": epochs}
     assert api.call("models.edit", {"model": model_id, "metadata": [item]}, version="2.20")["updated"] == 1
     assert api.call("models.get_by_id", {"model": model_id})["model"]["metadata"] == {"acc": item}
-    # Below 2.13 metadata is not a field.
+    # Below 2.13 metadata is not declared, but kept when sent, as clearml-server keeps it; a malformed one is dropped.
     other = api.call("models.create", {"name": "abc", "uri": "u", "metadata": {"acc": item}}, version="2.12")["id"]
-    assert not api.call("models.get_by_id", {"model": other})["model"].get("metadata")
+    assert api.call("models.get_by_id", {"model": other})["model"]["metadata"] == {"acc": item}
+    broken = api.call("models.create", {"name": "abc", "uri": "u", "metadata": 7}, version="2.12")["id"]
+    assert not api.call("models.get_by_id", {"model": broken})["model"].get("metadata")
 
 
 def test_labels_are_optional(api):

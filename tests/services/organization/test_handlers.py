@@ -41,3 +41,18 @@ def test_entities_count(api, make_task, create_model):
     assert api.call("organization.get_entities_count", by_user, version=None) == {"projects": 1, "tasks": 1}
     nobody = {"projects": {"id": [top]}, "active_users": ["nobody"]}
     assert api.call("organization.get_entities_count", nobody, version=None) == {"projects": 0}
+
+
+def test_entities_count_limit_kinds_of_runs_and_errors(api, make_task):
+    top = api.call("projects.create", {"name": "pipes"}, version=None)["id"]
+    runs = api.call("projects.create", {"name": "pipes/.pipelines/p", "system_tags": ["pipeline"]}, version=None)["id"]
+    for _ in range(3):
+        make_task(project=runs, type="controller")
+    make_task(project=runs, type="data_processing")
+    counted = api.call("organization.get_entities_count", {"pipeline_runs": {"project": [top]}, "dataset_versions": {}}, version="2.34")
+    assert counted == {"pipeline_runs": 3, "dataset_versions": 1}
+    limited = api.call("organization.get_entities_count", {"pipeline_runs": {"project": [top]}, "limit": 2}, version="2.34")
+    assert limited == {"pipeline_runs": 2}
+    broken = api.call("organization.get_entities_count", {"tasks": {"name": "(unclosed"}, "pipeline_runs": {}}, version="2.34")
+    assert broken["pipeline_runs"] == 3 and "tasks" not in broken
+    assert set(broken["errors"]) == {"tasks"} and broken["errors"]["tasks"].startswith("invalid_regex_error")

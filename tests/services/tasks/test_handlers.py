@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta
+
 import pytest
 
 
@@ -33,7 +36,7 @@ def test_the_sdk_lifecycle(api, task_id):
     result = api.call("tasks.completed", {"task": task_id, "status_reason": "completed", "publish": False})
     assert result["updated"] == 1 and status_of(api, task_id) == "completed"
     task = api.call("tasks.get_by_id", {"task": task_id})["task"]
-    assert task["script"] == {"entry_point": "train.py"} and task["output"] == {"destination": "s3://out"} and task["completed"]
+    assert task["script"] == {"binary": "python", "repository": "", "entry_point": "train.py"} and task["output"] == {"destination": "s3://out"} and task["completed"]
     api.call("tasks.publish", {"task": task_id})
     assert status_of(api, task_id) == "published"
 
@@ -138,8 +141,8 @@ def test_sectioned_hyperparameters_and_configuration_in_edit(api, task_id):
     assert {(p["section"], p["name"], p["value"]) for p in entry["hyperparams"]} == {("General", "lr", "0.1"), ("General", "opt.name", "adam")}
     (configs,) = api.call("tasks.get_configurations", {"tasks": [task_id]}, version="2.9")["configurations"]
     assert configs["configuration"][0]["name"] == "cfg"
-    api.call("tasks.edit", {"task": task_id, "hyperparams": {"X": {}}}, version="2.1")  # not a 2.1 field: ignored
-    assert api.call("tasks.get_hyper_params", {"tasks": [task_id]}, version="2.9")["params"][0]["hyperparams"]
+    api.call("tasks.edit", {"task": task_id, "hyperparams": {"X": {}}}, version="2.1")  # a 2.9 field at 2.1: applied,
+    assert api.call("tasks.get_hyper_params", {"tasks": [task_id]}, version="2.9")["params"][0]["hyperparams"] == []  # as clearml-server does
 
 
 def test_update(api, task_id):
@@ -155,7 +158,8 @@ def test_free_form_fields_keep_operator_like_keys_as_data(api, clean_db):
     script = {"repository": "r", "$set": {"entry.point": "x.py"}}
     task_id = api.call("tasks.create", {"name": "plain", "type": "training", "execution": execution, "script": script})["id"]
     task = api.call("tasks.get_by_id", {"task": task_id})["task"]
-    assert (task["execution"], task["script"]) == ({**execution, "artifacts": []}, script)  # as clearml-server: always a list
+    # as clearml-server: artifacts always a list, the script's defaults filled in
+    assert (task["execution"], task["script"]) == ({**execution, "artifacts": []}, {"binary": "python", "entry_point": "", **script})
     listed = api.call("tasks.get_all", {"id": [task_id], "only_fields": ["execution", "script"]})["tasks"]
     assert listed == [{"id": task_id, "execution": execution, "script": script}]
     assert clean_db["tasks"].count_documents({"execution.$where": {"$exists": True}}) == 0
@@ -169,3 +173,27 @@ def test_last_change_reads_as_the_last_update_when_not_stored(api):
     assert whole["last_change"] == whole["last_update"] and whole["execution"]["artifacts"] == []
     [only] = api.call("tasks.get_all", {"id": [task_id], "only_fields": ["last_change"]}, version="2.13")["tasks"]
     assert only == {"id": task_id, "last_change": whole["last_update"]}
+
+
+def test_date_conditions_in_fields_ranges_and_multi_field_queries(api):
+    """last_update/status_changed take date conditions, created/started ISO ranges; _any_/_all_ a `datetime`
+    over the date fields they name (a task never started or stopped has no status_changed: _all_ fails)."""
+    tasks = [api.call("tasks.create", {"name": "dt1", "type": "testing"})["id"] for _ in range(2)]
+    time.sleep(0.05)
+    now = datetime.utcnow()
+    for t in tasks:
+        api.call("tasks.ping", {"task": t})
+    def ids(q):
+        r = api.call("tasks.get_all_ex", q, version="2.26")
+        return {x["id"] for x in r["tasks"]}
+    assert set(tasks) <= ids({"last_update": f">={now.isoformat()}"})
+    assert not set(tasks) <= ids({"last_update": [f">={(now - timedelta(seconds=60)).isoformat()}", f"<={now.isoformat()}"]})
+    assert set(tasks) <= ids({"_any_": {"datetime": f">={now.isoformat()}", "fields": ["last_update", "status_changed"]}})
+    assert not set(tasks) <= ids({"_all_": {"datetime": f">={now.isoformat()}", "fields": ["last_update", "status_changed"]}})
+    assert set(tasks) <= ids({"_any_": {"datetime": [now.isoformat(), None], "fields": ["last_update", "status_changed"]}})
+    assert not set(tasks) <= ids({"_all_": {"datetime": [now.isoformat(), None], "fields": ["last_update", "status_changed"]}})
+    for t in tasks:
+        api.call("tasks.started", {"task": t})
+    assert set(tasks) <= ids({"started": [now.isoformat(), None]})
+    assert not set(tasks) <= ids({"started": [(now - timedelta(seconds=60)).isoformat(), now.isoformat()]})
+    assert set(tasks) <= ids({"created": [(now - timedelta(seconds=60)).isoformat(), now.isoformat()]})

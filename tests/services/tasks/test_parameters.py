@@ -36,3 +36,19 @@ def test_configuration_delete_and_names(api):
     assert api.call("tasks.delete_configuration", {"task": task, "configuration": ["c.d", "b"]}, version="2.9") == {"deleted": 1}
     (configs,) = api.call("tasks.get_configurations", {"tasks": [task]}, version="2.9")["configurations"]
     assert configs["configuration"] == [{"name": "a", "value": ""}]
+
+
+def test_edit_runtime_adds_changes_and_removes_while_the_task_runs(api):
+    task = api.call("tasks.create", {"name": "t", "type": "training", "runtime": {"gpu": "A100", "x.y": "1"}}, version="2.9")["id"]
+    api.call("tasks.started", {"task": task})
+    answer = api.call("tasks.edit_runtime", {"task": task, "add_or_update": {"gpu": "H100", "$cores": "8"}, "remove": ["x.y", "absent"]}, version="2.34")
+    assert answer == {"updated": 1}
+    assert api.call("tasks.get_by_id", {"task": task})["task"]["runtime"] == {"gpu": "H100", "$cores": "8"}
+    assert api.call("tasks.edit_runtime", {"task": task}, version="2.34") == {"updated": 0}
+    api.call("tasks.stopped", {"task": task})
+    meta = api.error("tasks.edit_runtime", {"task": task, "add_or_update": {"gpu": "T4"}}, version="2.34")
+    assert meta["result_subcode"] == 110
+    assert api.error("tasks.edit_runtime", {"task": task, "add_or_update": {"gpu": 1}}, version="2.34")["result_subcode"] == 12
+    other = api.as_user(name="stranger", company="elsewhere")
+    assert other.error("tasks.edit_runtime", {"task": task, "add_or_update": {"gpu": "T4"}}, version="2.34")["result_subcode"] == 101
+    assert api.call("tasks.get_by_id", {"task": task})["task"]["runtime"] == {"gpu": "H100", "$cores": "8"}

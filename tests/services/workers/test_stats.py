@@ -73,7 +73,8 @@ def test_get_stats_aggregates_by_interval(api, two_workers):
     # reports at 0, 60, 120, 180 s fall into the intervals 0, 1, 3 and 4
     assert by_aggregation["avg"] == [15.0, 15.5, 0.0, 16.0, 16.5, 0.0, 0.0, 0.0, 0.0, 0.0]
     assert by_aggregation["max"] == [20.0, 20.0, 0.0, 20.0, 20.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    assert memory["metric"] == "memory_used" and memory["stats"] == [{"aggregation": "min", "values": [50.0, 51.0, 0.0, 52.0, 53.0, 0.0, 0.0, 0.0, 0.0, 0.0]}]
+    expected = {"aggregation": "min", "dates": dates, "values": [50.0, 51.0, 0.0, 52.0, 53.0, 0.0, 0.0, 0.0, 0.0, 0.0]}
+    assert memory["metric"] == "memory_used" and memory["stats"] == [expected]  # dates in each: clearml-server's newer shape
     assert [m["metric"] for m in result["idle"]] == ["cpu_usage", "memory_used"]
 
 
@@ -85,6 +86,21 @@ def test_get_stats_split_by_variant(api, two_workers):
     assert [m["variant"] for m in result["idle"]] == ["0"]
     single = stats(api, items=[{"key": "memory_used", "aggregation": "max"}], split_by_variant=True)
     assert [m["variant"] for m in single["busy"]] == ["total"]
+
+
+def test_get_stats_split_by_resource_gives_each_gpus_series(api):
+    for minute in range(2):
+        report(api, "gpus", START + 60 * minute, gpu_usage=[10 + minute, 30], cpu_usage=[5, 7])
+    report(api, "one-gpu", START, gpu_usage=[40])
+    request = {"from_date": START, "to_date": START + 120, "interval": 60, "items": [{"key": "gpu_usage"}, {"key": "cpu_usage"}],
+               "split_by_resource": True}  # fmt: skip
+    answer = {w["worker"]: w["metrics"] for w in api.call("workers.get_stats", request, version="2.32")["workers"]}
+    metrics = {m["metric"]: m for m in answer["gpus"]}
+    gpu, cpu = metrics["gpu_usage"], metrics["cpu_usage"]
+    assert gpu["stats"][0]["values"] == [20.0, 20.5]  # the total: every device's values averaged
+    assert gpu["stats"][0]["resource_series"] == [{"name": "0", "values": [10.0, 11.0]}, {"name": "1", "values": [30.0, 30.0]}]
+    assert "resource_series" not in cpu["stats"][0]  # GPU metrics only
+    assert "resource_series" not in answer["one-gpu"][0]["stats"][0]  # one device is its total
 
 
 def test_get_stats_ranges_and_intervals(api, two_workers):
