@@ -58,14 +58,15 @@ $(OIDC): tests/fixtures/oidc/package-lock.json
 	npm ci --prefix tests/fixtures/oidc --no-audit --no-fund --silent
 	touch $(OIDC)
 
-test: $(STAMP) $(UI) wrk chromium $(OIDC)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
-
-# MLflow's own server, the baseline of the MLflow comparison: a full MLflow in a venv of its own.
+# MLflow's own server, the baseline of the MLflow comparison and the
+# source and target of `regista import/export mlflow` in the tests: a full MLflow in a venv of its own.
 MLFLOW_VENV := bench/.mlflow-venv
 $(MLFLOW_VENV)/bin/mlflow:
 	$(PYTHON) -m venv $(MLFLOW_VENV)
 	$(MLFLOW_VENV)/bin/pip install --quiet mlflow==$(MLFLOW_VERSION)
+
+test: $(STAMP) $(UI) wrk chromium $(OIDC) $(MLFLOW_VENV)/bin/mlflow
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # make bench: the whole suite; make bench QUICK=1: a reduced one (about 3 minutes, no MLflow server).
 bench: $(STAMP) wrk $(if $(QUICK),,$(MLFLOW_VENV)/bin/mlflow)

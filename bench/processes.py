@@ -49,7 +49,7 @@ class ServerProcess:
                 if requests.request(ready_method, f"{self.url}{ready_path}", timeout=1).status_code == 200:
                     self.ready_s = time.monotonic() - started  # from exec to the first answered call
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy starting
                 pass
             if time.monotonic() > deadline:
                 self.kill()

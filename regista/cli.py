@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from regista import __version__, audit_commands, database_commands, gc_commands, ui_commands
+from regista import __version__, audit_commands, database_commands, gc_commands, transfer_commands, ui_commands
 from regista.server.config import Config, ConfigError, default_schema_dir, load_config
 
 DESCRIPTION = """\
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui_commands.add_parsers(commands)
     audit_commands.add_parsers(commands)
     gc_commands.add_parsers(commands)
+    transfer_commands.add_parsers(commands)
 
     credentials = commands.add_parser("credentials", help="manage API key pairs", description="Manage API key pairs.")
     credentials_commands = credentials.add_subparsers(dest="credentials_command", required=True, metavar="SUBCOMMAND")
@@ -107,6 +108,8 @@ def _run(args: argparse.Namespace) -> int:
         return audit_commands.run(args, _config_or_none)
     if args.command == "gc":
         return gc_commands.run(args, _config_or_none)
+    if args.command in ("import", "export"):
+        return transfer_commands.run(args)
     if args.command == "schema" and args.schema_command == "diff":
         return schema_diff(args)
     if args.command == "schema":

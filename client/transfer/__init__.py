@@ -1,0 +1,1 @@
+"""Copying tracking data between servers over their APIs: `regista import` and `regista export`."""
