@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from bench import clearml_compare, inprocess, mlflow_compare, processes, report, scalar_scale, wrk
+from bench import clearml_compare, inprocess, mlflow_compare, processes, report, scalar_scale, transfer_bench, wrk
 from bench.seed import PROJECTS, seed_models
 
 GET_ALL_PAGE = {
@@ -44,12 +44,13 @@ class Plan:
     scalar_repeats: int  # full-history reads per run (sampled reads: three times as many)
     clearml_events: int  # report_scalar calls of the ClearML SDK comparison
     scalar_vs_mlflow: int = 0  # points of the run read from both Regista and mlflow server (0: none)
+    import_points: int = 0  # points of the run `regista import mlflow` copies from mlflow server (0: none)
     workers: int = 2
 
 
 FULL = Plan(seconds=10, models=10_000, scaling_sizes=(1_000, 10_000, 100_000), rounds=3, mlflow_calls=1000, mlflow_batches=10,
             scalar_sizes=(10_000, 100_000, 1_000_000), scalar_point_by_point=10_000, scalar_repeats=5, clearml_events=100_000,
-            scalar_vs_mlflow=100_000)
+            scalar_vs_mlflow=100_000, import_points=1_000_000)
 QUICK = Plan(seconds=2, models=10_000, scaling_sizes=(1_000, 5_000), rounds=2, mlflow_calls=200, mlflow_batches=3,
              scalar_sizes=(1_000, 10_000), scalar_point_by_point=300, scalar_repeats=2,
              clearml_events=2_000)  # fmt: skip
@@ -73,6 +74,8 @@ def run(plan: Plan, out_dir: Path, log: Any = print, mlflow_server: Path | None 
         )
         figures.update(clearml_compare.compare(scratch_dir, plan.clearml_events, log))
         figures.update(_scalars(plan, scratch_dir, out_dir, log, mlflow_server))
+        if plan.import_points and mlflow_server is not None:
+            figures.update(transfer_bench.import_figures(scratch_dir, plan.import_points, mlflow_server, log))
         figures["startup_s"] = _startup_s(scratch_dir, log)
     report.write(out_dir, figures, plan)
     return figures

@@ -9,6 +9,8 @@ answers a history in the same order each time), files already there with their s
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,7 @@ SOURCE_TAG = "regista.imported_from"
 PARTIAL_TAG = "regista.import_partial"
 PARENT_TAG = "mlflow.parentRunId"
 HISTORY_PAGE = 25_000  # points read from the source at a time
+READ_AHEAD = 2  # pages read while earlier ones are written
 BATCH_METRICS, BATCH_PARAMS, BATCH_TAGS = 1000, 100, 100  # MLflow's log-batch limits
 ARTIFACT_SCHEMES = ("mlflow-artifacts:",)
 
@@ -99,7 +102,7 @@ class RunCopier:
     def _copy_metric(self, source_run: str, target_run: str, key: str) -> None:
         already = sum(1 for _ in self._history(self.target, target_run, key))
         batch: list[dict[str, Any]] = []
-        for index, point in enumerate(self._history(self.source, source_run, key)):
+        for index, point in enumerate(_read_ahead(self._history(self.source, source_run, key))):
             if index < already:
                 continue
             batch.append({"key": key, "value": point["value"], "timestamp": point.get("timestamp", 0), "step": point.get("step", 0)})
@@ -161,6 +164,42 @@ class RunCopier:
             return
         self.progress.add("artifact files", len(files))
         self.progress.add("artifact bytes", sum(size or 0 for _, size in files))
+
+
+def _read_ahead(points: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The points, read by a thread of their own up to READ_AHEAD pages ahead of the writes, so that reading
+    the source and writing the target overlap (memory stays bounded by those pages)."""
+    pages: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+    done = object()
+    stop = threading.Event()
+
+    def read() -> None:
+        page: list[dict[str, Any]] = []
+        try:
+            for point in points:
+                page.append(point)
+                if len(page) == HISTORY_PAGE:
+                    while not stop.is_set():
+                        try:
+                            pages.put(page, timeout=0.5)
+                            break
+                        except queue.Full:
+                            continue
+                    page = []
+            pages.put(page)
+            pages.put(done)
+        except BaseException as error:  # handed to the writer, which raises it
+            pages.put(error)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        while (page := pages.get()) is not done:
+            if isinstance(page, BaseException):
+                raise page
+            yield from page
+    finally:
+        stop.set()
 
 
 def _proxied(artifact_uri: str) -> str | None:
