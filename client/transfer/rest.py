@@ -63,9 +63,6 @@ class MlflowRest:
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._answer(self._send("POST", path, json=body), f"POST {path}")
 
-    def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._answer(self._send("PATCH", path, json=body), f"PATCH {path}")
-
     def get_or_none(self, route: str, /, **params: Any) -> dict[str, Any] | None:
         """The answer, or None when the server says the entity does not exist."""
         answer = self._send("GET", route, params=params)
