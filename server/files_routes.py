@@ -39,6 +39,8 @@ class FilesResource:
         def upload(root: Path) -> None:
             if not (req.content_type or "").startswith("multipart/form-data"):
                 raise ApiError("unsupported_media_type", "uploads are multipart/form-data, one field per file")
+            if req.content_length is None:  # the multipart parser needs to know where the body ends
+                raise ApiError("length_required", "uploads are sent with their Content-Length, not chunked")
             saved = []
             for part in req.get_media():
                 # Field names are destination paths; the SDK sends them with a leading "/".

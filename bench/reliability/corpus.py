@@ -17,7 +17,8 @@ import requests
 from bench import processes
 
 # (label, endpoint, request, expected (result_code, result_subcode)). A request holds `body` (raw bytes)
-# or `json` (a value; for models.edit the victim model's id is added as "model"), and maybe `headers`.
+# or `json` (a value; for models.edit the victim model's id is added as "model"), and maybe `headers` and
+# the API `version` to call (default: 2.20 on a server, 2.1 in the tests).
 HOSTILE: list[tuple[str, str, dict[str, Any], tuple[int, int]]] = [
     ("truncated JSON", "models.create", {"body": b'{"name": "abc", "uri": '}, (400, 0)),
     ("not JSON at all", "models.create", {"body": b"name=abc&uri=x"}, (400, 0)),
@@ -40,6 +41,10 @@ HOSTILE: list[tuple[str, str, dict[str, Any], tuple[int, int]]] = [
     ("compressed body", "models.create", {"body": b"\x1f\x8b", "headers": {"Content-Encoding": "gzip"}}, (415, 0)),
     ("negative page", "models.get_all", {"json": {"page": -1, "page_size": 10}}, (400, 12)),
     ("unknown endpoint", "models.drop_database", {"json": {}}, (404, 0)),
+    ("operator as an imported task's id", "tasks.import", {"version": "2.34", "json": {"id": {"$gt": ""}, "source": "s", "name": "n", "type": "training"}}, (400, 12)),
+    ("path as an imported task's id", "tasks.import", {"version": "2.34", "json": {"id": "../../x", "source": "s", "name": "n", "type": "training"}}, (400, 12)),
+    ("imported task's date that is no date", "tasks.import", {"version": "2.34", "json": {"id": "abc", "source": "s", "name": "n", "type": "training", "created": "yesterday"}}, (400, 12)),
+    ("imported model's task from nowhere", "models.import", {"version": "2.34", "json": {"id": "abc", "source": "s", "name": "abc", "uri": "u", "task": "nope"}}, (400, 101)),
 ]
 # Paths that try to leave the caller's folder: (label, method, path, body, statuses that are fine).
 TRAVERSALS: list[tuple[str, str, str, bytes, tuple[int, ...]]] = [
@@ -94,7 +99,7 @@ def _send(server: processes.ServerProcess, endpoint: str, request: dict[str, Any
     if "json" in request:
         payload = {"model": model_id, **request["json"]} if endpoint == "models.edit" else request["json"]
         body = json.dumps(payload).encode()
-    return requests.post(f"{server.url}/api/v2.20/{endpoint}", data=body, headers=headers, timeout=60)
+    return requests.post(f"{server.url}/api/v{request.get('version', '2.20')}/{endpoint}", data=body, headers=headers, timeout=60)
 
 
 def _check_envelope(answer: requests.Response, expected: tuple[int, int]) -> list[str]:

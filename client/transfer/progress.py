@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 KINDS = ("experiments", "runs", "metric points", "params and tags", "artifact files", "artifact bytes",
-         "registered models", "model versions")  # fmt: skip
+         "registered models", "model versions", "projects", "queues", "tasks", "models", "events", "files", "file bytes")  # fmt: skip
+BYTE_KINDS = ("artifact bytes", "file bytes")
 REPORT_EVERY_S = 1.0
 MAX_FAILURES_SHOWN = 50
 
@@ -73,7 +74,7 @@ class Progress:
 
 
 def _count(kind: str, number: float) -> str:
-    if kind == "artifact bytes":
+    if kind in BYTE_KINDS:
         for unit in ("B", "KB", "MB", "GB"):
             if number < 1024 or unit == "GB":
                 return f"{number:,.0f} {unit}" if unit == "B" else f"{number:,.1f} {unit}"

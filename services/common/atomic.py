@@ -34,6 +34,9 @@ def modify(
         change(document)
         document.validate()
         new = document.to_mongo().to_dict()
+        # Fields the class does not declare (a report's text, in a task) are not the change's to drop.
+        declared = {field.db_field for field in document_class._fields.values()}
+        new.update((key, value) for key, value in raw.items() if key not in new and key not in declared)
         changed = {key: value for key, value in new.items() if key != "_rev" and raw.get(key) != value}
         changed.update({key: None for key in raw if key not in new})
         if not changed:

@@ -12,7 +12,7 @@ from regista.server.errors import ApiError
 from regista.services.common import scroll
 from regista.services.common.atomic import modify
 from regista.services.common.tenancy import writable
-from regista.services.events import ingest, metric_events, samples, scalar_reads, scalars, series_store
+from regista.services.events import ingest, metric_events, samples, scalar_events, scalar_reads, scalars, series_store
 from regista.services.events.common import events_query, find_events, metrics_condition, metric_variants, shown, target, targets
 from regista.services.events.documents import TaskEvent
 from regista.services.models.documents import Model
@@ -64,6 +64,8 @@ def clear_task_log(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 def get_task_events(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     task = target(call, request["task"], request.get("model_events", False))
+    if request.get("event_type") == SCALAR:
+        return scalar_events.scalar_events_page(call, task, request)
     query = events_query(task["_id"], request.get("event_type"), **metrics_condition(metric_variants(request.get("metrics"))))
     secret = str(call.config.get("auth.token_secret"))
     fingerprint = scroll.query_fingerprint({"task": task["_id"], "type": request.get("event_type"), "order": request.get("order")})

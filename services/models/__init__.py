@@ -1,6 +1,6 @@
 """The models service (schema/services/models.conf)."""
 
-from regista.services.models import batch, handlers, task_links
+from regista.services.models import batch, handlers, importing, task_links
 
 HANDLERS = {
     "get_by_id": handlers.get_by_id,
@@ -25,4 +25,5 @@ HANDLERS = {
     "archive_many": batch.archive_many,
     "unarchive_many": batch.unarchive_many,
     "update_tags": batch.update_tags,
+    "import": importing.import_model,
 }

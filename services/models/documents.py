@@ -22,6 +22,7 @@ class Model(RevisionedDocument):
             "project",
             "task",
             "parent",
+            "imported_from",
             ("company", "registered_model", "version"),
             {"fields": ["$name", "$comment"], "default_language": "english"},
         ],
@@ -53,3 +54,6 @@ class Model(RevisionedDocument):
     registered_model = StringField()
     version = IntField()
     properties = DictField()  # MLflow model version tags: {escaped key: {key, value}}
+    # A model copied from another server (models.import): where from, and whether its task and times are set.
+    imported_from = StringField(db_field="_imported_from")
+    import_complete = BooleanField(db_field="_import_complete")

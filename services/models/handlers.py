@@ -74,7 +74,7 @@ def _list_models(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     creatable = ("uri", "name", "comment", "tags", "system_tags", "framework", "design", "labels", "ready", "metadata")
-    fields = _model_fields(request, creatable)
+    fields = model_fields(request, creatable)
     references = {key: request[key] for key in ("project", "parent", "task") if request.get(key)}
     check_references(call, references)
     now = utcnow()
@@ -240,7 +240,7 @@ def raise_task_iteration(call: Call, task_id: str | None, iteration: int | None)
 
 def _update_model(call: Call, request: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
     model = writable_model(call, request["model"])
-    fields = _model_fields(request, allowed)
+    fields = model_fields(request, allowed)
     references = {key: fields[key] for key in ("project", "parent", "task") if fields.get(key)}
     if references.get("parent") == model["_id"]:
         raise ApiError("invalid_model_id", "a model cannot be its own parent", id=model["_id"])
@@ -257,7 +257,7 @@ def _update_model(call: Call, request: dict[str, Any], allowed: tuple[str, ...])
     return {"updated": 1 if changed else 0, "fields": changed}
 
 
-def _model_fields(request: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+def model_fields(request: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
     fields = {key: request[key] for key in allowed if key in request}
     if isinstance(fields.get("name"), str):
         fields["name"] = fields["name"].strip()

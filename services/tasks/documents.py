@@ -1,6 +1,7 @@
 """Tasks: the document (status, definition, models, parameters) and the status names."""
 
 from mongoengine import (
+    BooleanField,
     DateTimeField,
     DictField,
     EmbeddedDocument,
@@ -51,7 +52,7 @@ class Task(RevisionedDocument):
         # (MLflow's runs list) or creation. An index on (project, order) lets the database walk a page of
         # matches in order and stop, instead of sorting every task of the project (1.1 s at 100,000: 11 ms).
         "indexes": [("company", "project"), ("company", "models.input.model"), "project", "-created", ("project", "-last_update"),
-                    ("project", "-started"), ("project", "-created")],
+                    ("project", "-started"), ("project", "-created"), "imported_from"],
     }
 
     id = StringField(primary_key=True)
@@ -69,6 +70,7 @@ class Task(RevisionedDocument):
     started = DateTimeField()
     published = DateTimeField()
     last_update = DateTimeField()
+    last_change = DateTimeField()  # the last change a user made (set by tasks.import; shown as last_update when unset)
     last_iteration = IntField(default=0)
     tags = ListField(StringField())
     system_tags = ListField(StringField())
@@ -105,6 +107,9 @@ class Task(RevisionedDocument):
     # What MLflow knows of a run besides the task: {experiment, artifact_uri, dataset_inputs, model_inputs,
     # model_outputs} (services.mlflow.run_records); empty for a task made by ClearML.
     mlflow_run = DictField(db_field="_mlflow_run")
+    # A task copied from another server (tasks.import): where from, and whether its status and times are set.
+    imported_from = StringField(db_field="_imported_from")
+    import_complete = BooleanField(db_field="_import_complete")
 
 
 class PendingFileDeletion(RevisionedDocument):

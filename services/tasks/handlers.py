@@ -54,7 +54,7 @@ TARGET = {"started": S.in_progress, "stopped": S.stopped, "failed": S.failed, "c
 
 
 def create(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    fields = _fields(call, request)
+    fields = checked_fields(call, request)
     now = utcnow()
     task = Task(id=new_id(), company=call.company, user=call.user, status=S.created, created=now, last_update=now, **fields)
     task.output = {"destination": request["output_dest"]} if request.get("output_dest") else {}
@@ -66,7 +66,7 @@ def validate(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     """What create would refuse, without creating (a parent that was deleted is no longer checked)."""
     if str(request.get("parent", "")).startswith(DELETED_PREFIX):
         request = {k: v for k, v in request.items() if k != "parent"}
-    _fields(call, request)
+    checked_fields(call, request)
     return {}
 
 
@@ -136,7 +136,7 @@ def with_last_change(task: dict[str, Any]) -> dict[str, Any]:
 
 def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     previous = task_exists(call, request["task"])
-    fields = _fields(call, request, previous)
+    fields = checked_fields(call, request, previous)
 
     def change(task: Task) -> None:
         if task.status != S.created and not request.get("force"):
@@ -157,7 +157,7 @@ def edit(call: Call, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def update(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    fields = _fields(call, {k: request[k] for k in ("name", "comment", "tags", "system_tags", "project") if k in request})
+    fields = checked_fields(call, {k: request[k] for k in ("name", "comment", "tags", "system_tags", "project") if k in request})
 
     def change(task: Task) -> None:
         if task.status == S.published:
@@ -290,7 +290,7 @@ def ping(call: Call, request: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _fields(call: Call, request: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+def checked_fields(call: Call, request: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
     fields = {key: request[key] for key in EDITABLE if key in request}
     prepare(call, request, fields, previous)
     if isinstance(fields.get("name"), str):

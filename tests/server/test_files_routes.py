@@ -32,6 +32,9 @@ def test_hostile_uploads(api):
         assert traversal.status_code == 400
         not_multipart = requests.post(f"{url}/files", data=b"raw", headers=api.headers, timeout=10)
         assert not_multipart.status_code == 415
+        body = (b'--b\r\nContent-Disposition: form-data; name="a.txt"; filename="a.txt"\r\n\r\nx\r\n--b--\r\n' for _ in range(1))
+        chunked = requests.post(f"{url}/files", data=body, headers={**api.headers, "Content-Type": "multipart/form-data; boundary=b"}, timeout=10)
+        assert chunked.status_code == 411 and "Content-Length" in chunked.json()["meta"]["result_msg"]
 
 
 def test_the_prefix_is_configurable(api):

@@ -18,7 +18,7 @@ def seeded(api, create_model):
 
 
 def snapshot(clean_db) -> list:
-    return list(clean_db["models"].find().sort("_id"))
+    return [list(clean_db[name].find().sort("_id")) for name in ("models", "tasks")]
 
 
 @pytest.mark.parametrize("label, endpoint, request_kwargs, expected", HOSTILE, ids=[h[0] for h in HOSTILE])
@@ -29,7 +29,7 @@ def test_hostile_requests(api, seeded, clean_db, label, endpoint, request_kwargs
     if payload is not None and endpoint in ("models.edit",):
         payload = {"model": seeded, **payload}
     headers = {**api.headers, **kwargs.pop("headers", {})}
-    result = api.raw(endpoint, payload, headers=headers, **kwargs)
+    result = api.raw(endpoint, payload, kwargs.pop("version", "2.1"), headers=headers, **kwargs)
     meta = result.json["meta"]
     assert (meta["result_code"], meta["result_subcode"]) == expected, meta["result_msg"]
     assert result.status_code == meta["result_code"]

@@ -53,3 +53,12 @@ def test_update_publish_archive_move_and_list(api):
     assert api.call("reports.update", {"task": report_id, "name": "final"}, version=None)["fields"] == {"name": "final"}
     top = api.call("reports.move", {"task": report_id, "project": None}, version=None)["project_id"]
     assert (Project.objects.get(id=top).name, Project.objects.get(id=top).parent) == (".reports", None)
+
+
+def test_publishing_and_archiving_keep_the_report_text(api):
+    report_id = api.call("reports.create", {"name": "findings", "report": "# What we learnt"}, version=None)["id"]
+    api.call("reports.update", {"task": report_id, "report_assets": ["https://files/a.png"]}, version=None)
+    api.call("reports.publish", {"task": report_id}, version=None)
+    api.call("reports.archive", {"task": report_id}, version=None)
+    stored = Task._get_collection().find_one({"_id": report_id})
+    assert (stored["report"], stored["report_assets"], stored["status"]) == ("# What we learnt", ["https://files/a.png"], "published")
