@@ -52,6 +52,7 @@ ROWS = [
     ("scalar_history_vs_mlflow", "full metric history read: mlflow server time ÷ Regista time", "≥ 1"),
     ("startup_s", "regista serve: exec to first answered call, warm schema cache (s)", "< 2"),
     ("import_points_per_s", "regista import mlflow: metric points copied a second (a run of 1,000,000 points, mlflow server to Regista)", ""),
+    ("import_vs_mlflow_export_import", "the same run copied by mlflow-export-import (mlflow server to mlflow server): its time over regista import's (above 1: Regista faster)", ""),
     ("import_s", "regista import mlflow: seconds for that run, start to exit", ""),
 ]
 # Figures by size ({points: value}), one row each.

@@ -1,8 +1,11 @@
 """`regista import mlflow` at size: a run of `points` metric points in an `mlflow server` (the pinned release),
 copied into Regista by the command as users run it, timed from start to exit.
 
-`python -m bench.transfer_bench [--points N]` alone, or within `make bench` (figure import_points_per_s).
-The fill (log-batch calls of 1,000 points straight to MLflow's REST API) is not timed.
+`python -m bench.transfer_bench [--points N]` alone, or within `make bench` (figures import_points_per_s and,
+where mlflow-export-import is installed beside MLflow, import_vs_mlflow_export_import: the time that tool
+takes to copy the same run from the same server into an empty `mlflow server`, export-run then
+import-run, over Regista's time: above 1, Regista's import is faster). The fill (log-batch calls of 1,000
+points straight to MLflow's REST API) is not timed.
 """
 
 from __future__ import annotations
@@ -59,7 +62,46 @@ def import_figures(scratch: Path, points: int, mlflow: Path, log: Callable[[str]
         seconds = time.perf_counter() - started
         if done.returncode != 0 or f"metric points: {points:,}" not in done.stdout:
             raise RuntimeError(f"the import did not copy every point:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return {"import_points_per_s": round(points / seconds), "import_s": round(seconds, 2)}
+        figures = {"import_points_per_s": round(points / seconds), "import_s": round(seconds, 2)}
+        if (mlflow.parent / "export-run").exists():
+            log("import: the same run with mlflow-export-import (export-run, import-run)")
+            theirs = export_import_seconds(source.url, work, points, mlflow, log)
+            figures.update(mlflow_export_import_s=round(theirs, 2), import_vs_mlflow_export_import=round(theirs / seconds, 2))
+    return figures
+
+
+def export_import_seconds(source_url: str, work: Path, points: int, mlflow: Path, log: Callable[[str], Any]) -> float:
+    """mlflow-export-import's time to copy the source's run into an empty `mlflow server` (checked whole)."""
+    with mlflow_with_proxied_artifacts(mlflow, work / "other", work / "other.log") as other:
+        run_id = requests.post(f"{source_url}/api/2.0/mlflow/runs/search", json={"experiment_ids": ["1"]}, timeout=60).json()["runs"][0]["info"]["run_id"]
+        exported = work / "exported"
+        started = time.perf_counter()
+        for command, url in (([str(mlflow.parent / "export-run"), "--run-id", run_id, "--output-dir", str(exported)], source_url),
+                             ([str(mlflow.parent / "import-run"), "--input-dir", str(exported), "--experiment-name", "imported"], other.url)):  # fmt: skip
+            done = subprocess.run(command, env={**os.environ, "MLFLOW_TRACKING_URI": url}, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"{command[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        seconds = time.perf_counter() - started
+        copied = _points(other.url)
+        if copied != points:
+            raise RuntimeError(f"mlflow-export-import copied {copied:,} of {points:,} points")
+        log(f"import: mlflow-export-import took {seconds:.1f} s")
+    return seconds
+
+
+def _points(url: str) -> int:
+    """The points of the loss metric of the one run of experiment `imported`."""
+    api = f"{url}/api/2.0/mlflow"
+    experiment = requests.get(f"{api}/experiments/get-by-name", params={"experiment_name": "imported"}, timeout=60).json()["experiment"]
+    run_id = requests.post(f"{api}/runs/search", json={"experiment_ids": [experiment["experiment_id"]]}, timeout=60).json()["runs"][0]["info"]["run_id"]
+    count, token = 0, None
+    while True:
+        page = requests.get(f"{api}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss", "max_results": 25000,
+                                                                  **({"page_token": token} if token else {})}, timeout=120).json()  # fmt: skip
+        count += len(page.get("metrics") or [])
+        token = page.get("next_page_token")
+        if not token:
+            return count
 
 
 def main() -> None:

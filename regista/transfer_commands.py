@@ -13,8 +13,10 @@ from typing import Any
 IMPORT_DESCRIPTION = """\
 Copy a running MLflow tracking server into a running Regista, over their APIs: experiments (names, tags,
 lifecycle), runs (name, status, times, params, tags, every point of every metric, parents, dataset
-inputs, deleted runs as deleted), their artifact files byte for byte, and the model registry (models
-with their tags and aliases, every version with its tags, stage, source and run).
+inputs, deleted runs as deleted), their artifact files byte for byte, logged models with their files,
+traces with their spans and assessments, evaluation datasets with their records, and the model
+registry (models and prompts with their tags and aliases, every version with its tags, stage, source,
+run and logged model).
 
 Run it again at any time: what was copied before is found by the tag regista.imported_from and left
 alone, what is new is added, and an interrupted copy continues where it stopped.
@@ -48,8 +50,8 @@ server cannot be used (unreachable, credentials refused).
 """
 
 EXPORT_DESCRIPTION = """\
-Copy Regista's MLflow view (experiments, runs with their metrics, params, tags and artifacts, the model
-registry) into a running MLflow tracking server: the way back, so that nobody is locked in. The same
+Copy Regista's MLflow view (experiments, runs with their metrics, params, tags and artifacts, logged
+models, traces, evaluation datasets, the model registry and prompts) into a running MLflow tracking server: the way back, so that nobody is locked in. The same
 rules as `regista import mlflow`, the other way round: Regista's key pair from --access-key /
 --secret-key or REGISTA_ACCESS_KEY / REGISTA_SECRET_KEY, the MLflow server's credentials from
 MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN.

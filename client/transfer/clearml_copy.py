@@ -53,7 +53,8 @@ class _Copier:
     def run(self) -> None:
         self._projects()
         self._queues()
-        models = self._selected(self.source.listing("models.get_all", "models", {"include_public": False}))
+        # Public models (company "": the examples a server ships) belong to no team: they stay where they are.
+        models = [m for m in self._selected(self.source.listing("models.get_all", "models", {})) if m.get("company") != ""]
         drafts = [model for model in models if self._model(model, complete=False)]
         self._tasks()
         for model in drafts:

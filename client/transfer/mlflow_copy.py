@@ -1,5 +1,6 @@
 """Everything of one MLflow API copied into another: experiments, their runs (with metrics, params, tags,
-inputs and artifacts), then the model registry. `regista import mlflow` runs it from an MLflow server to
+inputs and artifacts), logged models and traces (with spans and assessments), then evaluation datasets and
+the model registry (prompts included). `regista import mlflow` runs it from an MLflow server to
 Regista, `regista export mlflow` from Regista to an MLflow server: both speak the same API.
 
 Idempotent and resumable: every copied experiment, run and model version carries the tag SOURCE_TAG
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from regista.client.transfer.genai import GenaiCopier
+from regista.client.transfer.logged_models import LoggedModelCopier
 from regista.client.transfer.progress import Progress
 from regista.client.transfer.registry import RegistryCopier
 from regista.client.transfer.rest import MlflowRest, Refused
@@ -41,8 +44,9 @@ def copy_mlflow(source: MlflowRest, target: MlflowRest, options: Options, progre
             copier.copy_experiment(experiment)
         except Refused as error:
             progress.fail(f"experiment {experiment['name']!r}: {error}")
+    copier.genai.copy_datasets(copier.experiments)
     if options.registry:
-        RegistryCopier(source, target, progress, options.dry_run, copier.runs).copy_all()
+        RegistryCopier(source, target, progress, options.dry_run, copier.runs, copier.logged.models.get).copy_all()
     return progress
 
 
@@ -51,6 +55,9 @@ class _Copier:
         self.source, self.target, self.options, self.progress = source, target, options, progress
         self.run_copier = RunCopier(source, target, progress, options.dry_run)
         self.runs: dict[str, tuple[str, RunMark]] = {}  # source run id -> (its artifact uri, its copy)
+        self.experiments: dict[str, str | None] = {}  # source experiment id -> its copy's (None: not yet, in a dry run)
+        self.logged = LoggedModelCopier(source, target, progress, options.dry_run, self.run_of)
+        self.genai = GenaiCopier(source, target, progress, options.dry_run, self.run_of, self.logged.models.get)
         self._targets = list(target.pages("/experiments/search", "experiments", method="POST", view_type="ALL", max_results=1000))
 
     def source_experiments(self) -> list[dict[str, Any]]:
@@ -72,6 +79,9 @@ class _Copier:
                     self.run_copier.finish(run, mark, self._parent(run))
                 except Refused as error:
                     self.progress.fail(f"run {run['info']['run_id']}: {error}")
+        self.experiments[experiment["experiment_id"]] = target_id
+        self.logged.copy_experiment(experiment["experiment_id"], target_id)
+        self.genai.copy_traces(experiment["experiment_id"], target_id)
         if experiment.get("lifecycle_stage") == "deleted" and target_id and not self.options.dry_run:
             current = self.target.get("/experiments/get", experiment_id=target_id)["experiment"]
             if current.get("lifecycle_stage") != "deleted":
@@ -88,6 +98,10 @@ class _Copier:
         if mark is not None:  # partial: created or continued now, to be finished; else complete before
             self.runs[info["run_id"]] = (info.get("artifact_uri", ""), mark)
         return mark
+
+    def run_of(self, source_run_id: str) -> str | None:
+        copied = self.runs.get(source_run_id)
+        return copied[1].run_id if copied else None
 
     def _parent(self, run: dict[str, Any]) -> str | None:
         tags = {t["key"]: t.get("value") for t in (run.get("data") or {}).get("tags") or []}

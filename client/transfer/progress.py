@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 KINDS = ("experiments", "runs", "metric points", "params and tags", "artifact files", "artifact bytes",
-         "registered models", "model versions", "projects", "queues", "tasks", "models", "events", "files", "file bytes")  # fmt: skip
+         "registered models", "model versions", "prompts", "prompt versions", "logged models", "traces", "assessments",
+         "evaluation datasets", "dataset records", "projects", "queues", "tasks", "models", "events", "files", "file bytes")  # fmt: skip
 BYTE_KINDS = ("artifact bytes", "file bytes")
 REPORT_EVERY_S = 1.0
 MAX_FAILURES_SHOWN = 50

@@ -12,6 +12,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 API = "/api/2.0/mlflow"
+API3 = "/api/3.0/mlflow"  # MLflow 3's GenAI routes (traces, assessments, evaluation datasets)
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 TIMEOUT_S = 60
 CHUNK = 1 << 20
@@ -69,6 +70,52 @@ class MlflowRest:
         if answer.status_code == 404 or (answer.status_code == 400 and "RESOURCE_DOES_NOT_EXIST" in answer.text):
             return None
         return self._answer(answer, f"GET {route}")
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None, /, prefix: str = API) -> dict[str, Any]:
+        return self._answer(self._send(method, path, prefix=prefix, json=body), f"{method} {path}")
+
+    def request3(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        return self.request(method, path, body, prefix=API3)
+
+    def post3(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", path, body, prefix=API3)
+
+    def get3(self, route: str, /, **params: Any) -> dict[str, Any]:
+        return self._answer(self._send("GET", route, prefix=API3, params=params), f"GET {route}")
+
+    def get_or_none3(self, route: str, /, **params: Any) -> dict[str, Any] | None:
+        answer = self._send("GET", route, prefix=API3, params=params)
+        if answer.status_code == 404 or (answer.status_code == 400 and "RESOURCE_DOES_NOT_EXIST" in answer.text):
+            return None
+        return self._answer(answer, f"GET {route}")
+
+    def pages3(self, route: str, key: str, /, **request: Any) -> Iterator[dict[str, Any]]:
+        """Every item under `key` of a paged v3 listing, POSTed."""
+        token = None
+        while True:
+            page = self.post3(route, {**request, **({"page_token": token} if token else {})})
+            yield from page.get(key) or []
+            token = page.get("next_page_token")
+            if not token:
+                return
+
+    def spans(self, trace_id: str) -> list[dict[str, Any]]:
+        """A trace's spans in MLflow's traces.json form, from wherever the server keeps them (the route is
+        the web UI's: MLflow serves it under /ajax-api only)."""
+        answer = self._send("GET", "/get-trace-artifact", prefix="/ajax-api/2.0/mlflow", params={"request_id": trace_id})
+        return self._answer(answer, f"spans of trace {trace_id}").get("spans") or []
+
+    def proxied_files(self, root: str, folder: str = "") -> Iterator[tuple[str, int | None]]:
+        """(path under `root`, size) of every file under a folder of the artifact proxy."""
+        answer = self._send("GET", ARTIFACTS, prefix="", params={"path": f"{root}/{folder}".rstrip("/")})
+        if answer.status_code == 404:
+            return
+        for entry in self._answer(answer, f"list {root}/{folder}").get("files") or []:
+            path = f"{folder}/{entry['path'].rsplit('/', 1)[-1]}".lstrip("/")
+            if entry.get("is_dir"):
+                yield from self.proxied_files(root, path)
+            else:
+                yield path, int(entry["file_size"]) if entry.get("file_size") is not None else None
 
     def pages(self, route: str, key: str, /, method: str = "GET", **request: Any) -> Iterator[dict[str, Any]]:
         """Every item under `key` of a paged listing (page_token / next_page_token)."""

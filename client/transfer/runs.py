@@ -126,7 +126,7 @@ class RunCopier:
         files = list(self._files(self.source, info["run_id"], ""))
         if not files:
             return
-        source_root, target_root = _proxied(info.get("artifact_uri", "")), _proxied(mark.artifact_uri)
+        source_root, target_root = proxied(info.get("artifact_uri", "")), proxied(mark.artifact_uri)
         if source_root is None or target_root is None:
             uri = info.get("artifact_uri") if source_root is None else mark.artifact_uri
             self.progress.fail(f"run {info['run_id']}: {len(files)} artifact files not copied: {uri} is not served "
@@ -202,7 +202,7 @@ def _read_ahead(points: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         stop.set()
 
 
-def _proxied(artifact_uri: str) -> str | None:
+def proxied(artifact_uri: str) -> str | None:
     """The path under the server's artifact proxy of an `mlflow-artifacts:` root (with or without a host)."""
     if not artifact_uri.startswith(ARTIFACT_SCHEMES):
         return None

@@ -4,6 +4,7 @@ bench/.mlflow-venv), filled and compared by the real MLflow client."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.xdist_group("mlflow-transfer")
 ROOT = Path(__file__).resolve().parents[2]
 MLFLOW = ROOT / "bench" / ".mlflow-venv" / "bin" / "mlflow"
 MARKERS = ("regista.",)  # the tags a copy adds (where each entity came from)
+GENAI = ROOT / "tests" / "fixtures" / "mlflow_transfer" / "genai.py"
 
 
 def mlflow_server(folder: Path) -> processes.ServerProcess:
@@ -67,9 +69,18 @@ def transfer(verb: str, source: str, target: str, *extra: str, timeout: float = 
                           env=env, capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
 
+def genai(url: str, *args: str) -> str:
+    """tests/fixtures/mlflow_transfer/genai.py run with the real client against `url` (its last line)."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": url}
+    done = subprocess.run([sys.executable, str(GENAI), *args], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
 def fill(url: str, files: Path) -> None:
     """What a team has in MLflow: nested runs, a long metric, params, tags, files, a dataset input, a
-    deleted run, a deleted experiment, and a registered model with stages, tags and an alias."""
+    deleted run, a deleted experiment, a registered model with stages, tags and an alias, and MLflow 3's
+    traces with assessments, an evaluation dataset, a prompt and a logged model (GENAI)."""
     client = MlflowClient(url)
     experiment = client.create_experiment("vision", tags={"team": "cv"})
     parent = client.create_run(experiment, run_name="sweep", tags={"kind": "parent"}, start_time=1_700_000_000_000)
@@ -88,6 +99,7 @@ def fill(url: str, files: Path) -> None:
     client.log_artifact(run_id, str(files / "notes.txt"))
     dataset = Dataset(name="images", digest="d1g3st", source_type="local", source='{"uri": "/data/images"}')
     client.log_inputs(run_id, datasets=[DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "training")])])
+    genai(url, "fill", run_id)
     client.set_terminated(run_id, "FINISHED", end_time=1_700_000_020_000)
     client.set_terminated(parent.info.run_id, "FAILED", end_time=1_700_000_030_000)
     discarded = client.create_run(experiment, run_name="discarded", start_time=1_700_000_040_000)
@@ -139,7 +151,7 @@ def snapshot(url: str, download: Path) -> dict:
                           names.get(v.run_id), v.source.startswith("runs:/")) for v in versions],
         }  # fmt: skip
     kept = {e.name: ({k: v for k, v in e.tags.items() if not k.startswith(MARKERS)}, e.lifecycle_stage) for e in experiments.values()}
-    return {"experiments": kept, "runs": shown, "registry": registry}
+    return {"experiments": kept, "runs": shown, "registry": registry, "genai": json.loads(genai(url, "snapshot"))}
 
 
 def test_import_copies_everything_once_and_export_brings_it_back(servers, tmp_path):
@@ -155,12 +167,15 @@ def test_import_copies_everything_once_and_export_brings_it_back(servers, tmp_pa
         assert [e.name for e in MlflowClient(regista.url).search_experiments()] == ["Default"]  # a dry run writes nothing
     done = transfer("import", source.url, regista.url)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "runs: 4" in done.stdout and "model versions: 2" in done.stdout and "artifact files: 2" in done.stdout
+    assert "runs: 4" in done.stdout and "model versions: 2" in done.stdout and "artifact files: 4" in done.stdout and "traces: 2" in done.stdout and "prompt versions: 2" in done.stdout
     with as_regista():
         copied = snapshot(regista.url, tmp_path / "read")
     assert copied["runs"] == expected["runs"]
     assert copied["registry"] == expected["registry"]
     assert copied["experiments"] == expected["experiments"]
+    for part in ("traces", "datasets", "prompts", "logged_models"):
+        assert copied["genai"][part] == expected["genai"][part], part
+    assert len(expected["genai"]["traces"]) == 2 and expected["genai"]["logged_models"]["classifier"]["files"]
     again = transfer("import", source.url, regista.url)  # idempotent: nothing new, nothing copied twice
     assert again.returncode == 0 and "nothing" in again.stdout and "runs: 4" not in again.stdout, again.stdout
     with as_regista():

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from regista.client.transfer.registry import _mapped_source
-from regista.client.transfer.runs import RunMark, _proxied
+from regista.client.transfer.runs import RunMark, proxied
 
 
 def test_proxied_artifact_roots_with_or_without_a_host():
-    assert _proxied("mlflow-artifacts:/1/abc/artifacts") == "1/abc/artifacts"
-    assert _proxied("mlflow-artifacts://mlflow.example.com:5000/1/abc/artifacts") == "1/abc/artifacts"
-    assert _proxied("s3://bucket/1/abc/artifacts") is None  # written by the client itself: not through the server
-    assert _proxied("/srv/mlruns/1/abc/artifacts") is None
+    assert proxied("mlflow-artifacts:/1/abc/artifacts") == "1/abc/artifacts"
+    assert proxied("mlflow-artifacts://mlflow.example.com:5000/1/abc/artifacts") == "1/abc/artifacts"
+    assert proxied("s3://bucket/1/abc/artifacts") is None  # written by the client itself: not through the server
+    assert proxied("/srv/mlruns/1/abc/artifacts") is None
 
 
 def test_a_versions_source_follows_its_run_to_the_copy():
