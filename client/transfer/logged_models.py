@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from regista.client.transfer.progress import Progress
 from regista.client.transfer.rest import MlflowRest, Refused
-from regista.client.transfer.runs import SOURCE_TAG, proxied, source_ref
+from regista.client.transfer.runs import SOURCE_TAG, copy_artifact, proxied, source_ref
 
 PAGE = 100
 READY = "LOGGED_MODEL_READY"
@@ -68,8 +68,4 @@ class LoggedModelCopier:
         for path, size in self.source.proxied_files(source_root):
             if path in present and present[path] == size:
                 continue
-            with self.source.download(f"{source_root}/{path}") as answer:
-                answer.raw.decode_content = True
-                self.target.upload(f"{target_root}/{path}", answer.raw, size)
-            self.progress.add("artifact files")
-            self.progress.add("artifact bytes", size or 0)
+            copy_artifact(self.source, self.target, f"{source_root}/{path}", f"{target_root}/{path}", size, self.progress)

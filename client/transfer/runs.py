@@ -137,11 +137,7 @@ class RunCopier:
             if present.get(path) == size:
                 self.progress.skip("artifact files")
                 continue
-            with self.source.download(f"{source_root}/{path}") as answer:
-                answer.raw.decode_content = True
-                self.target.upload(f"{target_root}/{path}", answer.raw, size)
-            self.progress.add("artifact files")
-            self.progress.add("artifact bytes", size or 0)
+            copy_artifact(self.source, self.target, f"{source_root}/{path}", f"{target_root}/{path}", size, self.progress)
 
     def _files(self, server: MlflowRest, run_id: str, path: str) -> Iterator[tuple[str, int | None]]:
         listed = server.get("/artifacts/list", run_id=run_id, **({"path": path} if path else {}))
@@ -200,6 +196,15 @@ def _read_ahead(points: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield from page
     finally:
         stop.set()
+
+
+def copy_artifact(source: MlflowRest, target: MlflowRest, source_path: str, target_path: str, size: int | None, progress: Progress) -> None:
+    """One file from the source's artifact proxy to the target's, streamed."""
+    with source.download(source_path) as answer:
+        answer.raw.decode_content = True
+        target.upload(target_path, answer.raw, size)
+    progress.add("artifact files")
+    progress.add("artifact bytes", size or 0)
 
 
 def proxied(artifact_uri: str) -> str | None:
