@@ -72,7 +72,8 @@ class _Copier:
                 self.progress.skip("projects")
                 continue
             self.progress.add("projects")
-            if self.options.dry_run:
+            if self.options.dry_run:  # as if copied: --project selects its tasks and models in the count too
+                self.ids.projects[project["id"]] = project["id"]
                 continue
             body = {key: project[key] for key in ("name", "description", "tags", "system_tags", "default_output_destination") if project.get(key) is not None}
             try:

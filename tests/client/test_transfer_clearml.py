@@ -56,6 +56,8 @@ def test_import_copies_a_clearml_server_through_the_sdk_and_once(servers, tmp_pa
     assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
     assert "Would copy" in dry.stdout and "queues: 1" in dry.stdout and "tasks:" in dry.stdout, dry.stdout
     assert not call(target, "tasks.get_all", id=[made["task"]])["tasks"]  # a dry run writes nothing
+    selected = transfer(source, target, "--dry-run", "--project", "vision/detection")
+    assert selected.returncode == 0 and "tasks: 2" in selected.stdout and "projects: 1" in selected.stdout and "models: 1" in selected.stdout, selected.stdout
 
     done = transfer(source, target)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
