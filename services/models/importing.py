@@ -8,7 +8,7 @@ from typing import Any
 
 from regista.server.call import Call
 from regista.services.common.atomic import modify
-from regista.services.common.imports import COMPLETE_FIELD, copied_before, kept_id, source_dates
+from regista.services.common.imports import copied_answer, kept_id, source_dates
 from regista.services.common.values import utcnow
 from regista.services.models.documents import Model
 from regista.services.models.handlers import model_fields, check_references
@@ -18,14 +18,14 @@ TIMES = ("created", "last_update", "last_change")
 
 
 def import_model(call: Call, request: dict[str, Any]) -> dict[str, Any]:
-    complete = request.get("complete", True)
-    found = copied_before(Model._get_collection(), call.company, request["source"])
-    if found is not None:
-        if found.get(COMPLETE_FIELD) or not complete:
-            return {"id": found["_id"], "created": False, "complete": bool(found.get(COMPLETE_FIELD))}
+    def finish(model_id: str) -> None:
         references = _references(call, request)
-        modify(Model, {"_id": found["_id"]}, lambda model: _complete(model, request, references))
-        return {"id": found["_id"], "created": False, "complete": True}
+        modify(Model, {"_id": model_id}, lambda model: _complete(model, request, references))
+
+    answer = copied_answer(Model._get_collection(), call.company, request, finish)
+    if answer is not None:
+        return answer
+    complete = request.get("complete", True)
     fields = model_fields(request, CREATABLE)
     if request.get("project"):
         check_references(call, {"project": request["project"]})

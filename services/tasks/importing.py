@@ -9,7 +9,7 @@ from typing import Any
 
 from regista.server.call import Call
 from regista.services.common.atomic import modify
-from regista.services.common.imports import COMPLETE_FIELD, copied_before, kept_id, source_dates
+from regista.services.common.imports import copied_answer, kept_id, source_dates
 from regista.services.common.values import utcnow
 from regista.services.tasks.documents import Task, TaskStatus
 from regista.services.tasks.handlers import checked_fields
@@ -21,14 +21,14 @@ TIMES = ("created", "started", "completed", "published", "status_changed", "last
 
 
 def import_task(call: Call, request: dict[str, Any]) -> dict[str, Any]:
+    def finish(task_id: str) -> None:
+        modify(Task, {"_id": task_id}, lambda task: _complete(task, request))
+        _store_report(task_id, request)
+
+    answer = copied_answer(Task._get_collection(), call.company, request, finish)
+    if answer is not None:
+        return answer
     complete = request.get("complete", True)
-    found = copied_before(Task._get_collection(), call.company, request["source"])
-    if found is not None:
-        if found.get(COMPLETE_FIELD) or not complete:
-            return {"id": found["_id"], "created": False, "complete": bool(found.get(COMPLETE_FIELD))}
-        modify(Task, {"_id": found["_id"]}, lambda task: _complete(task, request))
-        _store_report(found["_id"], request)
-        return {"id": found["_id"], "created": False, "complete": True}
     fields = checked_fields(call, request)
     now = utcnow()
     task = Task(id=kept_id(Task._get_collection(), request["id"]), company=call.company, user=call.user, status=S.created,
